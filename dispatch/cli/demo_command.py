@@ -76,7 +76,7 @@ def demo(
         f"{matrix.duration_s.max() / 60:.1f} min; farthest snap {points.distance_m.max():.0f} m"
     )
     table = Table(
-        title=f"Longest ride: {arrays['name'][rows[worst]]} → {_door(arrays, far_door, rows)}"
+        title=f"Farthest delivery from a shop: {arrays['name'][rows[worst]]} → {_door(arrays, far_door, rows)}"
     )
     table.add_column("street")
     table.add_column("km", justify="right")
