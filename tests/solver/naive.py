@@ -186,10 +186,12 @@ def problems(
     min_clients: int = 1,
     windows: bool = True,
     multi_trip: bool = True,
+    only_serviceable: bool = True,
 ) -> Problem:
     """Small random problems: 1-2 depots, dimensions, profiles and vehicle types; windows,
     release times, service times, shifts, fixed costs, multi-trip with reloads. Clients that
-    no vehicle could serve alone are dropped (``solver.solve`` removes those before a search).
+    no vehicle could serve alone are dropped (``solver.solve`` removes those before a search)
+    unless ``only_serviceable`` is false.
     """
     n_depots = draw(st.integers(1, 2))
     n_clients = draw(st.integers(min_clients, max_clients))
@@ -258,5 +260,7 @@ def problems(
         objective=draw(st.sampled_from(["distance", "duration"])),
         dimensions=tuple(f"d{k}" for k in range(n_dims)),
     )
+    if not only_serviceable:
+        return problem
     keep = tuple(c for i, c in enumerate(clients) if serviceable_alone(problem, i))
     return problem.replace(clients=keep)

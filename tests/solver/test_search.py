@@ -1,7 +1,7 @@
 """``solver.search``: feasible answers, exact costs, optimal on tiny problems, deterministic.
 
 Random small problems use every feature of the model (naive.problems); the answers are
-checked with the contract's simulation (naive.schedule), and on problems of up to six clients
+checked with the contract's simulation (naive.schedule), and on problems of up to seven clients
 compared with the brute-force optimum (naive.brute_force). Iteration limits, not time limits,
 keep the runs deterministic.
 """
@@ -59,7 +59,7 @@ def test_answers_are_feasible_with_exact_cost(problem: Problem) -> None:
     check_outcome(problem, outcome)
 
 
-@given(problems(max_clients=6))
+@given(problems(max_clients=7))
 @settings(
     max_examples=30,
     deadline=None,
@@ -67,7 +67,7 @@ def test_answers_are_feasible_with_exact_cost(problem: Problem) -> None:
     derandomize=True,  # a heuristic: a fixed set of examples keeps CI stable
 )
 def test_tiny_problems_are_solved_to_optimality(problem: Problem) -> None:
-    """Up to six clients: fewest unassigned, then least cost, as brute force finds."""
+    """Up to seven clients: fewest unassigned, then least cost, as brute force finds."""
     outcome = search(problem, time_limit_s=60, max_iterations=2000, seed=1)
     check_outcome(problem, outcome)
     assert (len(outcome.unassigned), outcome.cost) == brute_force(problem)

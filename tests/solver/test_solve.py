@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import HealthCheck, given, settings
 
 from solver import check, solve
 from solver.errors import BackendError
 from solver.model import Client, Problem, VehicleType
 from solver.result import Result
 from solver.unserviceable import FLEET_FULL
+from tests.solver.naive import problems, serviceable_alone
 from tests.solver.tiny_problems import line_problem
 
 
@@ -82,3 +84,21 @@ def test_unknown_backend_and_bad_time_limit_are_refused() -> None:
         solve(problem, backend="gurobi")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="time_limit_s must be > 0"):
         solve(problem, backend="ortools", time_limit_s=0)
+
+
+@given(problems(max_clients=9, only_serviceable=False))
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+def test_every_client_is_served_once_or_unassigned_with_a_true_reason(problem: Problem) -> None:
+    """Random problems with clients no bike can take: each client is on exactly one trip or
+    unassigned; "fleet full" only for clients some bike could serve alone, any other reason
+    only for clients none can; the checker finds the result feasible at its stated cost."""
+    result = solve(problem, time_limit_s=60, max_iterations=40, seed=2)
+    served = [stop.client for route in result.routes for trip in route.trips for stop in trip.stops]
+    left = [u.client for u in result.unassigned]
+    assert sorted(served + left) == list(range(problem.n_clients))
+    for entry in result.unassigned:
+        assert entry.reason
+        assert serviceable_alone(problem, entry.client) == (entry.reason == FLEET_FULL), entry
+    report = check(problem, result)
+    assert report.feasible, report.violations
+    assert report.cost == result.cost
