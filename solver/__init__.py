@@ -8,7 +8,7 @@ from solver import errors
 from solver.checker import CheckReport, check
 from solver.errors import BackendError, InstanceFormatError, ProblemError, SolverError
 from solver.model import MAX_TIME, Client, Depot, Problem, VehicleType
-from solver.result import Result, Route, Stop, Trip, Unassigned
+from solver.result import Break, Result, Route, Stop, Trip, Unassigned
 from solver.solve import solve
 from solver.unserviceable import find_unserviceable
 from solver.vrplib_io import read_instance, read_solution, write_solution
@@ -16,6 +16,7 @@ from solver.vrplib_io import read_instance, read_solution, write_solution
 __all__ = [
     "MAX_TIME",
     "BackendError",
+    "Break",
     "CheckReport",
     "Client",
     "Depot",

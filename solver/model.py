@@ -6,6 +6,14 @@ field that is wrong raises :class:`ProblemError` naming the field, when the obje
 
 Times are absolute on one clock (e.g. seconds since midnight of the delivery day). A client's
 parcel is ready at its depot at ``release``; a trip that carries it leaves the depot no earlier.
+
+A client is one of three kinds (``docs/solver-contract.md`` has the rules):
+
+- a *depot delivery* (the default): its parcel waits at a depot and rides out on a trip;
+- one half of a *pair* (``Problem.pairs``): a pickup at a shop and the delivery of the same
+  parcel, on one trip of one bike, pickup first;
+- *on board* (``Client.on_board``): during a re-plan, a parcel already on a bike, which that
+  bike must deliver on its first trip.
 """
 
 from __future__ import annotations
@@ -46,6 +54,23 @@ def _check_window(owner: str, start_name: str, start: int, end_name: str, end: i
         raise ProblemError(f"{owner}.{start_name} must be <= {end_name} ({start} > {end})")
 
 
+def _check_names(owner: str, name: str, values: Any) -> tuple[str, ...]:
+    if isinstance(values, str):
+        raise ProblemError(
+            f"{owner}.{name} must be a collection of names, not the string {values!r}"
+        )
+    names = tuple(sorted(set(values)))
+    for value in names:
+        if not isinstance(value, str) or not value:
+            raise ProblemError(f"{owner}.{name} must hold non-empty strings, not {value!r}")
+    return names
+
+
+def _check_optional(owner: str, name: str, value: Any) -> None:
+    if value is not None:
+        _check_int(owner, name, value)
+
+
 class _Validated:
     """Frozen dataclasses with ``replace()``, validated in ``__post_init__``."""
 
@@ -76,7 +101,16 @@ class Client(_Validated):
 
     ``tw_early``/``tw_late`` bound the start of service (waiting before ``tw_early`` is
     allowed). ``release`` is when the parcel is ready at ``depot`` (an index into the
-    problem's depots): the trip carrying it cannot leave that depot earlier.
+    problem's depots): the trip carrying it cannot leave that depot earlier; for a pickup,
+    the pickup cannot start earlier.
+
+    Soft window: each second the service starts after ``due`` costs ``late_cost``
+    (``tw_late`` stays a hard limit). ``max_ride`` bounds the seconds from the parcel's
+    pickup (the pickup's departure, or the trip's departure from the depot) to this
+    delivery's service start. ``requires`` names what the bike must have (e.g. ``cooled``).
+    ``on_board`` is the vehicle type (of count 1) already carrying the parcel in a re-plan.
+    ``planned_type``/``move_cost``: in a re-plan, serving the client on another vehicle type
+    than it was planned on costs ``move_cost`` (stability).
     """
 
     location: int
@@ -87,6 +121,13 @@ class Client(_Validated):
     release: int = 0
     depot: int = 0
     name: str = ""
+    due: int = MAX_TIME
+    late_cost: int = 0
+    max_ride: int = MAX_TIME
+    requires: tuple[str, ...] = ()
+    on_board: int | None = None
+    planned_type: int | None = None
+    move_cost: int = 0
 
     def __post_init__(self) -> None:
         owner = f"Client {self.name!r}" if self.name else "Client"
@@ -98,6 +139,18 @@ class Client(_Validated):
         _check_window(owner, "tw_early", self.tw_early, "tw_late", self.tw_late)
         _check_int(owner, "release", self.release)
         _check_int(owner, "depot", self.depot)
+        _check_int(owner, "due", self.due)
+        _check_int(owner, "late_cost", self.late_cost)
+        _check_int(owner, "max_ride", self.max_ride)
+        object.__setattr__(self, "requires", _check_names(owner, "requires", self.requires))
+        _check_optional(owner, "on_board", self.on_board)
+        _check_optional(owner, "planned_type", self.planned_type)
+        _check_int(owner, "move_cost", self.move_cost)
+
+    @property
+    def soft(self) -> bool:
+        """Whether lateness after ``due`` costs anything."""
+        return self.late_cost > 0 and self.due < self.tw_late
 
 
 @dataclass(frozen=True)
@@ -107,6 +160,13 @@ class VehicleType(_Validated):
     ``profile`` picks the duration/distance matrices the bike rides on (a cargo bike and an
     e-cargo bike differ). ``max_trips`` > 1 lets a bike come back to its start depot to reload
     within its shift (``reload`` seconds each time); ``None`` means as many trips as fit.
+
+    ``break_duration`` > 0: a used bike whose route is still running at ``break_late`` takes
+    one break of that length starting within ``[break_early, break_late]``, wherever it is.
+    ``duration_cost`` is a cost per second of a route's duration (a span cost that shares
+    work out). ``skills`` are what the bikes have (``cooled``, ``trailer``). In a re-plan,
+    ``start_location`` is where the bike is now (a location index; its first trip starts
+    there at ``shift_start`` and carries no depot parcels).
     """
 
     count: int = 1
@@ -120,6 +180,12 @@ class VehicleType(_Validated):
     max_trips: int | None = 1
     reload: int = 0
     name: str = ""
+    break_duration: int = 0
+    break_early: int = 0
+    break_late: int = MAX_TIME
+    duration_cost: int = 0
+    skills: tuple[str, ...] = ()
+    start_location: int | None = None
 
     def __post_init__(self) -> None:
         owner = f"VehicleType {self.name!r}" if self.name else "VehicleType"
@@ -137,6 +203,13 @@ class VehicleType(_Validated):
         if self.max_trips is not None:
             _check_int(owner, "max_trips", self.max_trips, minimum=1)
         _check_int(owner, "reload", self.reload)
+        _check_int(owner, "break_duration", self.break_duration)
+        _check_int(owner, "break_early", self.break_early)
+        _check_int(owner, "break_late", self.break_late)
+        _check_window(owner, "break_early", self.break_early, "break_late", self.break_late)
+        _check_int(owner, "duration_cost", self.duration_cost)
+        object.__setattr__(self, "skills", _check_names(owner, "skills", self.skills))
+        _check_optional(owner, "start_location", self.start_location)
 
     @property
     def return_depot(self) -> int:
@@ -176,6 +249,11 @@ class Problem(_Validated):
     indices (a 2-d matrix counts as one profile); depots and clients name their location.
     ``objective`` is what is minimised besides the vehicles' fixed costs. ``dimensions`` names
     the load dimensions (every demand and capacity has one entry per dimension).
+
+    ``pairs`` are (pickup, delivery) client indices of parcels collected on the way (direct
+    mode); each client is in at most one pair and both halves carry the same demand.
+    ``max_duration_cost`` is a cost per second of the *longest* route (balance: it pulls the
+    longest route down rather than the sum).
     """
 
     depots: tuple[Depot, ...]
@@ -186,6 +264,8 @@ class Problem(_Validated):
     objective: Objective = "distance"
     dimensions: tuple[str, ...] = ("load",)
     name: str = ""
+    pairs: tuple[tuple[int, int], ...] = ()
+    max_duration_cost: int = 0
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "depots", tuple(self.depots))
@@ -246,6 +326,49 @@ class Problem(_Validated):
                     f"{label}.profile {vehicle.profile} is not a matrix profile "
                     f"(there are {n_profiles})"
                 )
+            if vehicle.start_location is not None and vehicle.start_location >= n_locations:
+                raise ProblemError(
+                    f"{label}.start_location {vehicle.start_location} is outside the matrices "
+                    f"({n_locations} locations)"
+                )
+        _check_int("Problem", "max_duration_cost", self.max_duration_cost)
+        self._check_operations()
+
+    def _check_operations(self) -> None:
+        """Pairs, on-board parcels and planned types refer to what exists and fit together."""
+        n_types = len(self.vehicle_types)
+        pairs = tuple((int(p), int(d)) for p, d in (tuple(pair) for pair in self.pairs))
+        object.__setattr__(self, "pairs", pairs)
+        seen: set[int] = set()
+        for number, (pickup, delivery) in enumerate(pairs):
+            label = f"Problem.pairs[{number}]"
+            for index in (pickup, delivery):
+                if not 0 <= index < self.n_clients:
+                    raise ProblemError(f"{label}: client {index} is not in the problem")
+                if index in seen:
+                    raise ProblemError(f"{label}: client {index} is in more than one pair")
+                seen.add(index)
+            if pickup == delivery:
+                raise ProblemError(f"{label}: pickup and delivery are the same client {pickup}")
+            if self.clients[pickup].demand != self.clients[delivery].demand:
+                raise ProblemError(
+                    f"{label}: the pickup's demand {self.clients[pickup].demand} differs from "
+                    f"the delivery's {self.clients[delivery].demand}"
+                )
+        for number, client in enumerate(self.clients):
+            label = f"Problem.clients[{number}]"
+            for name in ("on_board", "planned_type"):
+                value = getattr(client, name)
+                if value is not None and value >= n_types:
+                    raise ProblemError(f"{label}.{name} {value} is not a vehicle type index")
+            if client.on_board is not None:
+                if number in seen:
+                    raise ProblemError(f"{label}.on_board: a parcel on board cannot be in a pair")
+                if self.vehicle_types[client.on_board].count != 1:
+                    raise ProblemError(
+                        f"{label}.on_board: vehicle type {client.on_board} must be one bike "
+                        f"(count 1), not {self.vehicle_types[client.on_board].count}"
+                    )
 
     @property
     def n_clients(self) -> int:
@@ -258,6 +381,34 @@ class Problem(_Validated):
     @property
     def n_dimensions(self) -> int:
         return len(self.dimensions)
+
+    @property
+    def partner(self) -> dict[int, int]:
+        """Each paired client's other half."""
+        found = {p: d for p, d in self.pairs}
+        found.update({d: p for p, d in self.pairs})
+        return found
+
+    @property
+    def uses_operations(self) -> bool:
+        """Whether any feature beyond capacities, windows, releases and reloads is in play."""
+        clients = self.clients
+        types = self.vehicle_types
+        return bool(
+            self.pairs
+            or self.max_duration_cost
+            or any(
+                c.soft
+                or c.max_ride < MAX_TIME
+                or c.requires
+                or c.on_board is not None
+                or (c.planned_type is not None and c.move_cost)
+                for c in clients
+            )
+            or any(
+                t.break_duration or t.duration_cost or t.start_location is not None for t in types
+            )
+        )
 
     def cost_matrix(self, profile: int) -> np.ndarray:
         """The matrix the objective sums along routes (distance or duration)."""

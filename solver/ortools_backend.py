@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 from ortools.constraint_solver import (  # type: ignore[import-untyped]
@@ -96,10 +96,18 @@ def solve_ortools(
     iterations = 0
     vehicle_trips: list[tuple[int, list[list[int]]]] = []
     unassigned = dict(reasons)
+    curve: list[tuple[float, int]] = []
     if served and layout.vehicles:
         manager, routing = _build_model(layout, served)
         counter = [0]
-        routing.AddAtSolutionCallback(lambda: counter.__setitem__(0, counter[0] + 1))
+
+        def on_solution() -> None:
+            counter[0] += 1
+            cost = int(routing.CostVar().Value())
+            if not curve or cost < curve[-1][1]:
+                curve.append((round(time.perf_counter() - started, 4), cost))
+
+        routing.AddAtSolutionCallback(on_solution)
         routing.solver().ReSeed(seed)
         solution = routing.SolveWithParameters(_parameters(time_limit_s, max_iterations))
         iterations = counter[0]
@@ -112,7 +120,7 @@ def solve_ortools(
     else:
         unassigned.update(dict.fromkeys(served, FLEET_FULL))
 
-    return build_result(
+    result = build_result(
         problem,
         vehicle_trips,
         unassigned=unassigned,
@@ -121,6 +129,11 @@ def solve_ortools(
         runtime_s=time.perf_counter() - started,
         iterations=iterations,
     )
+    # OR-Tools' objective is the contract's cost only when it drops nobody (a dropped client
+    # costs its disjunction penalty): keep the curve when it ends at the result's cost.
+    if curve and curve[-1][1] == result.cost and not result.unassigned:
+        return replace(result, progress=tuple(curve))
+    return result
 
 
 def _lay_out(problem: Problem, served: list[int]) -> _Layout:

@@ -42,11 +42,21 @@ class Trip:
 
 
 @dataclass(frozen=True)
+class Break:
+    """A courier's break: taken in trip ``trip`` (from 0) after ``after`` of its stops (0: before
+    the first leg), starting at ``start``; it lasts the vehicle type's ``break_duration``."""
+
+    trip: int
+    after: int
+    start: int
+
+
+@dataclass(frozen=True)
 class Route:
     """The trips of one bike: ``vehicle`` counts within its ``vehicle_type`` from 0.
 
     ``cost`` includes the type's fixed cost; ``start`` and ``end`` are the first departure and
-    the last return, and ``duration`` is their difference.
+    the last return, and ``duration`` is their difference. ``rest`` is the break, if taken.
     """
 
     vehicle_type: int
@@ -57,6 +67,7 @@ class Route:
     cost: int
     start: int
     end: int
+    rest: Break | None = None
 
     @property
     def clients(self) -> list[int]:
@@ -90,6 +101,9 @@ class Result:
     compile_s: float = 0.0
     problem_name: str = ""
     violations: tuple[str, ...] = ()
+    #: The anytime curve: (seconds since the search started, cost) each time the best
+    #: solution serving every routable client improved. Empty when the backend reports none.
+    progress: tuple[tuple[float, int], ...] = ()
 
     @property
     def n_routes(self) -> int:
@@ -129,4 +143,4 @@ class Result:
         )
 
 
-__all__ = ["Result", "Route", "Stop", "Trip", "Unassigned"]
+__all__ = ["Break", "Result", "Route", "Stop", "Trip", "Unassigned"]

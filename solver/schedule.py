@@ -27,6 +27,7 @@ def build_result(
     runtime_s: float,
     iterations: int,
     compile_s: float = 0.0,
+    progress: Sequence[tuple[float, int]] = (),
 ) -> Result:
     """Schedule every bike's trips at the earliest times the contract allows.
 
@@ -67,6 +68,7 @@ def build_result(
         compile_s=compile_s,
         problem_name=problem.name,
         violations=tuple(violations),
+        progress=tuple(progress),
     )
 
 

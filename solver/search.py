@@ -29,6 +29,7 @@ from solver._core.arrays import (
     F_TF,
     PENALTY_MAX,
     PENALTY_UNIT,
+    S_BEST_OBJ,
     S_BEST_UN,
     S_ITER,
     S_MAX_ITER,
@@ -80,6 +81,9 @@ class SearchOutcome:
     runtime_s: float = 0.0
     compile_s: float = 0.0
     feasible: bool = True
+    #: (seconds since the search started, cost) each time the best solution improved while
+    #: it left no client unassigned; the last entry is the returned cost.
+    progress: list[tuple[float, int]] = field(default_factory=list)
 
 
 def _initial_penalties(problem: Problem, inst: _arrays.Inst) -> np.ndarray:
@@ -146,8 +150,11 @@ def _enforce_contract(
 
 def _run(
     problem: Problem, time_limit_s: float, max_iterations: int | None, seed: int
-) -> tuple[_arrays.Inst, _arrays.Work, int]:
-    """Build the arrays, construct, then iterate in chunks until a limit; returns the state."""
+) -> tuple[_arrays.Inst, _arrays.Work, int, list[tuple[float, int]]]:
+    """Build the arrays, construct, then iterate in chunks until a limit.
+
+    Returns the state and the anytime curve (the best cost after each chunk that improved it).
+    """
     started = time.perf_counter()
     nb, adj = build_neighbours(problem, granular=GRANULAR, adjacency=ADJACENCY)
     inst = _arrays.build_instance(problem, nb, adj)
@@ -171,6 +178,8 @@ def _run(
     params[F_T0] = START_TEMPERATURE * average_arc
     params[F_TF] = FINAL_TEMPERATURE * average_arc
     deadline = started + time_limit_s
+    progress: list[tuple[float, int]] = []
+    _record_best(wk, started, progress)
     done = 0
     chunk = 1
     per_iteration = 0.0
@@ -184,13 +193,23 @@ def _run(
         params[F_P0] = min(1.0, (now - started) / time_limit_s)
         params[F_P1] = min(1.0, (now - started + chunk * per_iteration) / time_limit_s)
         run(ctx, chunk, 0, False)
+        _record_best(wk, started, progress)
         spent = time.perf_counter() - now
         done += chunk
         per_iteration = spent / chunk
         remaining = deadline - time.perf_counter()
         target = min(CHUNK_SECONDS, max(remaining, 0.0) / 2)
         chunk = max(1, min(int(target / max(per_iteration, 1e-7)), 100_000))
-    return inst, wk, int(wk.wst[S_ITER])
+    return inst, wk, int(wk.wst[S_ITER]), progress
+
+
+def _record_best(wk: _arrays.Work, started: float, progress: list[tuple[float, int]]) -> None:
+    """Append the best cost when it improved and leaves nobody out (then objective = cost)."""
+    if int(wk.wst[S_BEST_UN]) > 0:
+        return
+    best = int(wk.wst[S_BEST_OBJ])
+    if not progress or best < progress[-1][1]:
+        progress.append((round(time.perf_counter() - started, 4), best))
 
 
 def _validate(time_limit_s: float, max_iterations: int | None, seed: int) -> None:
@@ -228,7 +247,7 @@ def search(
     started = time.perf_counter()
     if problem.n_clients == 0:
         return SearchOutcome(compile_s=compile_s, runtime_s=time.perf_counter() - started)
-    inst, wk, iterations = _run(problem, float(time_limit_s), max_iterations, int(seed))
+    inst, wk, iterations, progress = _run(problem, float(time_limit_s), max_iterations, int(seed))
     routes, unassigned = _best_routes(inst, wk)
     routes, unassigned, clean = _enforce_contract(problem, routes, unassigned)
     cost = sum(trips_cost(problem, vt, trips) for vt, trips in routes)
@@ -240,6 +259,7 @@ def search(
         runtime_s=time.perf_counter() - started,
         compile_s=compile_s,
         feasible=clean,
+        progress=progress if clean and progress and progress[-1][1] == cost else [],
     )
 
 

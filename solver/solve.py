@@ -50,6 +50,7 @@ def solve(
     vehicle_trips: list[tuple[int, list[list[int]]]] = []
     iterations = 0
     compile_s = 0.0
+    progress: list[tuple[float, int]] = []
     if keep and backend == "ortools":
         from solver.ortools_backend import solve_ortools  # OR-Tools loads slowly: on demand
 
@@ -69,6 +70,7 @@ def solve(
         left_out = dict.fromkeys(outcome.unassigned, FLEET_FULL)
         iterations = outcome.iterations
         compile_s = outcome.compile_s
+        progress = outcome.progress
     else:
         left_out = {}
 
@@ -83,6 +85,7 @@ def solve(
         runtime_s=time.perf_counter() - started,
         iterations=iterations,
         compile_s=compile_s,
+        progress=progress,
     )
 
 

@@ -75,8 +75,9 @@ def demo(
         f"{np.median(matrix.duration_s[off_diagonal]) / 60:.1f} min, longest "
         f"{matrix.duration_s.max() / 60:.1f} min; farthest snap {points.distance_m.max():.0f} m"
     )
+    shop_name = arrays["name"][rows[worst]]
     table = Table(
-        title=f"Farthest delivery from a shop: {arrays['name'][rows[worst]]} → {_door(arrays, far_door, rows)}"
+        title=f"Farthest delivery from a shop: {shop_name} → {_door(arrays, far_door, rows)}"
     )
     table.add_column("street")
     table.add_column("km", justify="right")

@@ -287,3 +287,17 @@ def test_matches_brute_force_on_tiny_problems(seed: int) -> None:
     result = _solve(problem)
     served = problem.n_clients - len(result.unassigned)
     assert (served, result.cost) == _brute_force(problem)
+
+
+def test_anytime_curve_ends_at_the_returned_cost() -> None:
+    """OR-Tools' improving solutions form a falling curve that ends at the result's cost."""
+    problem = line_problem(
+        [0, 10, 20, 30, -10, -20, -30],
+        [Client(location=i, demand=(2,)) for i in range(1, 7)],
+        [VehicleType(count=3, capacity=(4,))],
+    )
+    result = solve_ortools(problem, time_limit_s=1, seed=0)
+    costs = [cost for _, cost in result.progress]
+    assert costs, "OR-Tools reports at least its first solution"
+    assert costs == sorted(costs, reverse=True)
+    assert costs[-1] == result.cost

@@ -8,6 +8,8 @@ keep the runs deterministic.
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -143,3 +145,16 @@ def test_time_limit_is_kept() -> None:
     outcome = search(grid_problem(60, seed=2, windows=True), time_limit_s=0.5)
     assert outcome.runtime_s < 1.5
     assert outcome.iterations > 0
+
+
+def test_anytime_curve_improves_and_ends_at_the_returned_cost() -> None:
+    """The best-so-far curve only goes down, in time order, and ends at the answer's cost."""
+    problem = grid_problem(60, seed=5, windows=False)
+    outcome = search(problem, time_limit_s=60, max_iterations=500, seed=4)
+    times = [t for t, _ in outcome.progress]
+    costs = [c for _, c in outcome.progress]
+    assert len(costs) >= 2, "500 iterations improve on the first solution"
+    assert times == sorted(times)
+    assert all(later < earlier for earlier, later in itertools.pairwise(costs))
+    assert costs[-1] == outcome.cost
+    assert times[-1] <= outcome.runtime_s
