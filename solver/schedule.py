@@ -9,9 +9,10 @@ make ``Result.feasible`` false.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 
 from solver.model import MAX_TIME, Problem
-from solver.result import Result, Route, Stop, Trip, Unassigned
+from solver.result import Break, Result, Route, Stop, Trip, Unassigned
 
 #: One bike's work as a backend hands it over: (vehicle type index, trips of client indices).
 VehicleTrips = tuple[int, Sequence[Sequence[int]]]
@@ -57,7 +58,8 @@ def build_result(
     return Result(
         routes=tuple(routes),
         unassigned=tuple(Unassigned(c, unassigned[c]) for c in sorted(unassigned)),
-        cost=sum(route.cost for route in routes),
+        cost=sum(route.cost for route in routes)
+        + problem.max_duration_cost * max((route.duration for route in routes), default=0),
         distance=sum(route.distance for route in routes),
         duration=sum(route.duration for route in routes),
         feasible=not violations,
@@ -72,6 +74,25 @@ def build_result(
     )
 
 
+@dataclass
+class _Timeline:
+    """One simulation of a bike's trips, with the break (if any) in one gap."""
+
+    trips: list[Trip] = field(default_factory=list)
+    distance: int = 0
+    cost: int = 0
+    violations: list[str] = field(default_factory=list)
+    rest: Break | None = None
+
+    @property
+    def start(self) -> int:
+        return self.trips[0].departure
+
+    @property
+    def end(self) -> int:
+        return self.trips[-1].return_time
+
+
 def _schedule_route(
     problem: Problem,
     type_index: int,
@@ -81,81 +102,207 @@ def _schedule_route(
 ) -> Route:
     vehicle_type = problem.vehicle_types[type_index]
     label = f"vehicle type {type_index} bike {vehicle}"
+    for trip in trips:
+        for index in trip:
+            if not 0 <= index < problem.n_clients:
+                raise ValueError(f"{label}: client {index} is not in the problem")
+    if vehicle_type.max_trips is not None and len(trips) > vehicle_type.max_trips:
+        violations.append(f"{label}: {len(trips)} trips, at most {vehicle_type.max_trips} allowed")
+    violations.extend(_assignment_violations(problem, type_index, trips, label))
+
+    chosen = _simulate(problem, type_index, trips, label, None)
+    if vehicle_type.break_duration and chosen.end > vehicle_type.break_late:
+        chosen = _with_break(problem, type_index, trips, label)
+    violations.extend(chosen.violations)
+    return Route(
+        vehicle_type=type_index,
+        vehicle=vehicle,
+        trips=tuple(chosen.trips),
+        distance=chosen.distance,
+        duration=chosen.end - chosen.start,
+        cost=chosen.cost,
+        start=chosen.start,
+        end=chosen.end,
+        rest=chosen.rest,
+    )
+
+
+def _with_break(problem: Problem, type_index: int, trips: list[list[int]], label: str) -> _Timeline:
+    """The break in the gap the contract picks: feasible first, then cost, duration, order."""
+    gaps = [(t, k) for t, trip in enumerate(trips) for k in range(len(trip) + 1)]
+    timelines = [_simulate(problem, type_index, trips, label, gap) for gap in gaps]
+    order = range(len(gaps))
+    best = min(
+        order,
+        key=lambda i: (
+            len(timelines[i].violations),
+            timelines[i].cost,
+            timelines[i].end - timelines[i].start,
+            i,
+        ),
+    )
+    return timelines[best]
+
+
+def _assignment_violations(
+    problem: Problem, type_index: int, trips: list[list[int]], label: str
+) -> list[str]:
+    """Which bike and trip each kind of client may ride: depots, pairs, on board, skills."""
+    vehicle_type = problem.vehicle_types[type_index]
+    where = {c: (t, k) for t, trip in enumerate(trips) for k, c in enumerate(trip)}
+    paired = problem.partner
+    found = []
+    for client_index, (number, _) in where.items():
+        client = problem.clients[client_index]
+        trip_label = f"{label} trip {number + 1}"
+        missing = sorted(set(client.requires) - set(vehicle_type.skills))
+        if missing:
+            found.append(f"{trip_label}: client {client_index} needs {', '.join(missing)}")
+        if client.on_board is not None:
+            if client.on_board != type_index:
+                found.append(
+                    f"{trip_label}: client {client_index} is on board vehicle type "
+                    f"{client.on_board}"
+                )
+            elif number != 0:
+                found.append(f"{trip_label}: client {client_index} is on board, not on trip 1")
+        elif client_index not in paired:
+            if client.depot != vehicle_type.start_depot:
+                found.append(
+                    f"{trip_label}: client {client_index} waits at depot {client.depot}, the "
+                    f"bike starts at depot {vehicle_type.start_depot}"
+                )
+            if number == 0 and vehicle_type.start_location is not None:
+                found.append(
+                    f"{trip_label}: starts away from the depot and cannot carry depot parcel "
+                    f"{client_index}"
+                )
+    for pickup, delivery in problem.pairs:
+        if (pickup in where) != (delivery in where):
+            alone = pickup if pickup in where else delivery
+            found.append(
+                f"{label}: pair ({pickup}, {delivery}) is split: only client {alone} rides here"
+            )
+        elif pickup in where:
+            (tp, kp), (td, kd) = where[pickup], where[delivery]
+            if tp != td:
+                found.append(f"{label}: pair ({pickup}, {delivery}) is split across trips")
+            elif kp > kd:
+                found.append(f"{label}: pair ({pickup}, {delivery}) is delivered before pickup")
+    return found
+
+
+def _simulate(
+    problem: Problem,
+    type_index: int,
+    trips: list[list[int]],
+    label: str,
+    gap: tuple[int, int] | None,
+) -> _Timeline:
+    """Ride the trips at the earliest times the contract allows, the break (if any) at ``gap``."""
+    vehicle_type = problem.vehicle_types[type_index]
     durations = problem.durations[vehicle_type.profile]
     distances = problem.distances[vehicle_type.profile]
     costs = problem.cost_matrix(vehicle_type.profile)
     start_depot = problem.depots[vehicle_type.start_depot]
-
-    if vehicle_type.max_trips is not None and len(trips) > vehicle_type.max_trips:
-        violations.append(f"{label}: {len(trips)} trips, at most {vehicle_type.max_trips} allowed")
-
-    built: list[Trip] = []
-    distance = 0
-    cost = vehicle_type.fixed_cost
+    pickups = {p for p, _ in problem.pairs}
+    pickup_of = {d: p for p, d in problem.pairs}
+    out = _Timeline(cost=vehicle_type.fixed_cost)
+    found = out.violations
+    picked_at: dict[int, int] = {}
     ready = vehicle_type.shift_start
     for number, trip in enumerate(trips):
-        for index in trip:
-            if not 0 <= index < problem.n_clients:
-                raise ValueError(f"{label}: client {index} is not in the problem")
         trip_label = f"{label} trip {number + 1}"
         last = number == len(trips) - 1
         end_index = vehicle_type.return_depot if last else vehicle_type.start_depot
         end_depot = problem.depots[end_index]
         clients = [problem.clients[c] for c in trip]
-
-        for client_index, client in zip(trip, clients, strict=True):
-            if client.depot != vehicle_type.start_depot:
-                violations.append(
-                    f"{trip_label}: client {client_index} waits at depot {client.depot}, the "
-                    f"bike starts at depot {vehicle_type.start_depot}"
-                )
-        load = tuple(sum(c.demand[d] for c in clients) for d in range(problem.n_dimensions))
-        for dim, (amount, capacity) in enumerate(zip(load, vehicle_type.capacity, strict=True)):
-            if amount > capacity:
-                violations.append(
-                    f"{trip_label}: {problem.dimensions[dim]} {amount} exceeds capacity {capacity}"
-                )
-
-        departure = max(ready, start_depot.opens, max(c.release for c in clients))
-        now = departure
-        here = start_depot.location
+        from_afar = number == 0 and vehicle_type.start_location is not None
+        loaded = [c for c in trip if c not in pickups and c not in pickup_of]
+        load = tuple(
+            sum(problem.clients[c].demand[d] for c in loaded) for d in range(problem.n_dimensions)
+        )
+        if from_afar:
+            departure = ready
+            here = int(vehicle_type.start_location or 0)
+            trip_depot = -1
+        else:
+            releases = [
+                problem.clients[c].release for c in loaded if problem.clients[c].on_board is None
+            ]
+            departure = max(ready, start_depot.opens, max(releases, default=0))
+            here = start_depot.location
+            trip_depot = vehicle_type.start_depot
         on_board = list(load)
+        over = [False] * problem.n_dimensions
+        _check_capacity(on_board, vehicle_type.capacity, over, problem, trip_label, found)
+        now = departure
         stops = []
-        for client_index, client in zip(trip, clients, strict=True):
+        for k in range(len(trip) + 1):
+            if gap == (number, k):
+                rest_start = max(now, vehicle_type.break_early)
+                if rest_start > vehicle_type.break_late:
+                    found.append(
+                        f"{trip_label}: break would start at {rest_start}, after "
+                        f"{vehicle_type.break_late}"
+                    )
+                out.rest = Break(number, k, rest_start)
+                now = rest_start + vehicle_type.break_duration
+            if k == len(trip):
+                break
+            client_index, client = trip[k], clients[k]
             if durations[here, client.location] >= MAX_TIME:
-                violations.append(f"{trip_label}: no path to client {client_index}")
+                found.append(f"{trip_label}: no path to client {client_index}")
             arrival = now + int(durations[here, client.location])
-            distance += int(distances[here, client.location])
-            cost += int(costs[here, client.location])
-            service_start = max(arrival, client.tw_early)
+            out.distance += int(distances[here, client.location])
+            out.cost += int(costs[here, client.location])
+            earliest = client.tw_early
+            if client_index in pickups:
+                earliest = max(earliest, client.release)
+            service_start = max(arrival, earliest)
             if service_start > client.tw_late:
-                violations.append(
+                found.append(
                     f"{trip_label}: client {client_index} served at {service_start}, after its "
                     f"window closes at {client.tw_late}"
                 )
+            out.cost += client.late_cost * max(0, service_start - client.due)
+            if client.planned_type is not None and client.planned_type != type_index:
+                out.cost += client.move_cost
             now = service_start + client.service
-            on_board = [left - part for left, part in zip(on_board, client.demand, strict=True)]
+            if client_index in pickups:
+                picked_at[client_index] = now
+                on_board = [left + part for left, part in zip(on_board, client.demand, strict=True)]
+            else:
+                on_board = [left - part for left, part in zip(on_board, client.demand, strict=True)]
+                if client.max_ride < MAX_TIME and client.on_board is None:
+                    since = picked_at.get(pickup_of.get(client_index, -1), departure)
+                    if service_start - since > client.max_ride:
+                        found.append(
+                            f"{trip_label}: client {client_index} rides {service_start - since} "
+                            f"s, more than its {client.max_ride} s limit"
+                        )
+            _check_capacity(on_board, vehicle_type.capacity, over, problem, trip_label, found)
             stops.append(Stop(client_index, arrival, service_start, now, tuple(on_board)))
             here = client.location
 
         if durations[here, end_depot.location] >= MAX_TIME:
-            violations.append(f"{trip_label}: no path back to depot {end_index}")
+            found.append(f"{trip_label}: no path back to depot {end_index}")
         return_time = now + int(durations[here, end_depot.location])
-        distance += int(distances[here, end_depot.location])
-        cost += int(costs[here, end_depot.location])
+        out.distance += int(distances[here, end_depot.location])
+        out.cost += int(costs[here, end_depot.location])
         if return_time > vehicle_type.shift_end:
-            violations.append(
+            found.append(
                 f"{trip_label}: back at {return_time}, after the shift ends at "
                 f"{vehicle_type.shift_end}"
             )
         if return_time > end_depot.closes:
-            violations.append(
+            found.append(
                 f"{trip_label}: back at {return_time}, after depot {end_index} closes at "
                 f"{end_depot.closes}"
             )
-        built.append(
+        out.trips.append(
             Trip(
-                depot=vehicle_type.start_depot,
+                depot=trip_depot,
                 end_depot=end_index,
                 departure=departure,
                 return_time=return_time,
@@ -164,18 +311,25 @@ def _schedule_route(
             )
         )
         ready = return_time + vehicle_type.reload
+    out.cost += vehicle_type.duration_cost * (out.end - out.start)
+    return out
 
-    start, end = built[0].departure, built[-1].return_time
-    return Route(
-        vehicle_type=type_index,
-        vehicle=vehicle,
-        trips=tuple(built),
-        distance=distance,
-        duration=end - start,
-        cost=cost,
-        start=start,
-        end=end,
-    )
+
+def _check_capacity(
+    on_board: list[int],
+    capacity: tuple[int, ...],
+    over: list[bool],
+    problem: Problem,
+    trip_label: str,
+    found: list[str],
+) -> None:
+    """Report each dimension's first overload on a trip once."""
+    for dim, (amount, limit) in enumerate(zip(on_board, capacity, strict=True)):
+        if amount > limit and not over[dim]:
+            over[dim] = True
+            found.append(
+                f"{trip_label}: {problem.dimensions[dim]} {amount} exceeds capacity {limit}"
+            )
 
 
 def _coverage_violations(
