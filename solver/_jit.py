@@ -30,6 +30,8 @@ def _unliteral_calls(dispatcher: Any) -> Any:
     pass (slots, flags, -1 for "no second route"), that multiplied the cold compile time several
     times. The callee now sees plain ``int64``/``boolean``; the call converts the literal.
     """
+    if not hasattr(dispatcher, "get_call_template"):  # NUMBA_DISABLE_JIT=1: a plain function
+        return dispatcher
     original = dispatcher.get_call_template
 
     def get_call_template(args: tuple, kws: dict) -> Any:

@@ -33,7 +33,8 @@ def build_result(
     """Schedule every bike's trips at the earliest times the contract allows.
 
     Bikes of one type are numbered in the order they appear. Empty trips and bikes without
-    a trip are dropped (they are unused). A client index outside the problem is a bug of the
+    a trip are dropped (they are unused), except the empty first trip of a bike away from its
+    depot, which is its ride back to load. A client index outside the problem is a bug of the
     caller and raises ``ValueError``.
     """
     violations: list[str] = []
@@ -42,7 +43,7 @@ def build_result(
     for type_index, trips in vehicle_trips:
         if not 0 <= type_index < len(problem.vehicle_types):
             raise ValueError(f"vehicle type {type_index} is not in the problem")
-        kept = [list(trip) for trip in trips if len(trip)]
+        kept = _non_empty_trips(problem, type_index, trips)
         if not kept:
             continue
         route = _schedule_route(problem, type_index, used_per_type[type_index], kept, violations)
@@ -72,6 +73,18 @@ def build_result(
         violations=tuple(violations),
         progress=tuple(progress),
     )
+
+
+def _non_empty_trips(
+    problem: Problem, type_index: int, trips: Sequence[Sequence[int]]
+) -> list[list[int]]:
+    """Drop empty trips, except the first of a bike away from its depot that has later ones:
+    that one is the ride back to the depot to load."""
+    kept = [list(trip) for trip in trips if len(trip)]
+    away = problem.vehicle_types[type_index].start_location is not None
+    if away and kept and trips and not len(trips[0]):
+        return [[], *kept]
+    return kept
 
 
 @dataclass

@@ -84,6 +84,8 @@ class SearchOutcome:
     #: (seconds since the search started, cost) each time the best solution improved while
     #: it left no client unassigned; the last entry is the returned cost.
     progress: list[tuple[float, int]] = field(default_factory=list)
+    #: Why each unassigned client was left out, when the core can say more than "fleet full".
+    reasons: dict[int, str] = field(default_factory=dict)
 
 
 def _initial_penalties(problem: Problem, inst: _arrays.Inst) -> np.ndarray:

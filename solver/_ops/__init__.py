@@ -1,0 +1,1 @@
+"""The operations search core: ruin and recreate over fully simulated routes."""
