@@ -99,8 +99,14 @@ def check_pyvrp_support(problem: Problem) -> dict[int, int]:
 
     Clients must all wait at the one depot every vehicle starts from, and the multi-trip
     vehicle types reloading at a depot must agree on the reload time (PyVRP has one service
-    duration per depot).
+    duration per depot). Pickup-and-delivery pairs (Li & Lim) are refused: PyVRP 0.14 only
+    picks up for the depot, it has no paired requests.
     """
+    if problem.pairs:
+        raise UnsupportedByPeerError(
+            f"pyvrp: pickup-and-delivery pairs ({len(problem.pairs)}) cannot be modelled "
+            "(PyVRP has no paired requests)"
+        )
     _one_start_depot(problem, "pyvrp")
     reloads: dict[int, set[int]] = {}
     for vehicle in problem.vehicle_types:
@@ -235,9 +241,10 @@ _VROOM_MAX = (1 << 32) - 1
 
 
 def check_vroom_support(problem: Problem) -> None:
-    """Raise UnsupportedByPeerError for what VROOM cannot model: release times, and times
-    beyond its 32-bit range."""
-    released = [i for i, c in enumerate(problem.clients) if c.release > 0]
+    """Raise UnsupportedByPeerError for what VROOM cannot model: release times (but a pickup's,
+    which is just an earlier window start), and times or fixed costs beyond its 32-bit range."""
+    pickups = {p for p, _ in problem.pairs}
+    released = [i for i, c in enumerate(problem.clients) if c.release > 0 and i not in pickups]
     if released:
         raise UnsupportedByPeerError(
             f"vroom: release times (client {released[0]}) cannot be modelled"
@@ -249,6 +256,8 @@ def check_vroom_support(problem: Problem) -> None:
     ]
     if horizon and max(horizon) > _VROOM_MAX:
         raise UnsupportedByPeerError("vroom: times beyond 32 bits cannot be modelled")
+    if any(v.fixed_cost > _VROOM_MAX for v in problem.vehicle_types):
+        raise UnsupportedByPeerError("vroom: fixed costs beyond 32 bits cannot be modelled")
 
 
 def _vroom_input(problem: Problem) -> tuple[Any, list[int]]:
@@ -258,6 +267,9 @@ def _vroom_input(problem: Problem) -> tuple[Any, list[int]]:
     multi-trip vehicle types ride a single trip each (still a valid velocal solution). Each
     velocal profile becomes a VROOM profile ``p<k>`` with its durations and, as costs, the
     matrix velocal's objective sums. Clients bound to a depot get that depot as a skill.
+    A pair ``(p, d)`` becomes a VROOM shipment: its pickup and delivery steps carry the
+    client indices as ids, the pickup's window starts no earlier than its release, and they
+    ride any vehicle (a pair ignores ``Client.depot``).
     """
     check_vroom_support(problem)
     vroom = _import("vroom")
@@ -294,7 +306,26 @@ def _vroom_input(problem: Problem) -> tuple[Any, list[int]]:
             )
             vehicle_types.append(type_index)
 
+    paired = problem.partner
+    for pickup, delivery in problem.pairs:
+        steps = []
+        for index in (pickup, delivery):
+            c = problem.clients[index]
+            early = max(c.tw_early, c.release) if index == pickup else c.tw_early
+            windows = []
+            if early > 0 or c.tw_late < MAX_TIME:
+                windows.append(vroom.TimeWindow(early, min(c.tw_late, _VROOM_MAX)))
+            steps.append(
+                vroom.ShipmentStep(
+                    index, location=c.location, default_service=c.service, time_windows=windows
+                )
+            )
+        problem_input.add_shipment(
+            steps[0], steps[1], amount=vroom.Amount(list(problem.clients[pickup].demand))
+        )
     for index, c in enumerate(problem.clients):
+        if index in paired:
+            continue
         windows = []
         if c.tw_early > 0 or c.tw_late < MAX_TIME:
             windows.append(vroom.TimeWindow(c.tw_early, min(c.tw_late, _VROOM_MAX)))
@@ -325,8 +356,9 @@ def solve_vroom(problem: Problem, time_limit_s: float, seed: int) -> PeerSolutio
     runtime = time.perf_counter() - started
     steps = solution.routes
     routes = []
+    visits = ("job", "pickup", "delivery")  # step ids are velocal client indices
     for vehicle_id, group in steps.groupby("vehicle_id", sort=True):
-        jobs = tuple(int(j) for j in group.loc[group["type"] == "job", "id"])
+        jobs = tuple(int(j) for j in group.loc[group["type"].isin(visits), "id"])
         if jobs:
             routes.append(PeerRoute(vehicle_types[int(vehicle_id)], (jobs,)))
     return PeerSolution(solver="vroom", routes=tuple(routes), runtime_s=runtime)

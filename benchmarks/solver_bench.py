@@ -1,4 +1,5 @@
-"""Solver benchmark: velocal's search against OR-Tools, PyVRP and VROOM on VRPLIB instance sets.
+"""Solver benchmark: velocal's search against OR-Tools, PyVRP and VROOM on published instance sets
+(CVRP, Solomon's VRPTW, Li & Lim's PDPTW).
 
 Run from the project root::
 
@@ -25,6 +26,12 @@ How the figures are made:
   Augerat are rounded euclidean at scale 1). Gap to the best-known solution in the folder's
   ``bks.csv``: ``100 * (objective - bks) / bks``.
 - A row counts as feasible when the checker finds no violation and every client is served.
+- Li & Lim (pickup and delivery, ``Problem.pairs``) is ranked vehicles first, then distance:
+  each row gives the vehicle count and the distance (the checker's distance / 1000; the fixed
+  cost per vehicle the reader adds is left out), the vehicle gap (ours − BKS vehicles) and the
+  distance gap to ``bks_objective``. Wins compare (vehicles, distance). Solutions are also
+  re-timed in double precision (``exact`` column), since the model truncates ride times.
+  A solver that cannot model pairs is skipped visibly; one that raises is an ``error`` row.
 
 Output: one progress line per (instance, solver), a table of every run, a summary per solver
 (mean gap over feasible runs, feasible count, how often velocal beats it), and in ``--out``:
@@ -46,12 +53,13 @@ import re
 import statistics
 import sys
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from benchmarks._measure import PROJECT_ROOT
@@ -106,6 +114,12 @@ class Row:
     seed: int = 0
     time_limit_s: float = 0.0
     note: str = ""
+    #: Li & Lim: ranked by vehicles (``routes``) first, then distance (``objective``).
+    vehicles_first: bool = False
+    bks_vehicles: int | None = None
+    vehicle_gap: int | None = None  # routes − bks_vehicles
+    #: Li & Lim: still feasible when re-timed in double precision (the published convention).
+    exact_feasible: bool | None = None
     #: Anytime curve (seconds, objective in the instance's convention); kept out of the CSV.
     progress: tuple[tuple[float, float], ...] = field(default=(), repr=False, compare=False)
 
@@ -138,16 +152,19 @@ class Duel:
         return self.wins / self.played if self.played else None
 
 
-def _standing(row: Row | None) -> tuple[int, float]:
-    """Sort key of a result: feasible before infeasible before none, then the objective."""
+def _standing(row: Row | None) -> tuple[int, float, float]:
+    """Sort key of a result: feasible before infeasible before none, then (vehicles first
+    sets only) the vehicle count, then the objective."""
     if row is None or row.status != "ok" or row.objective is None:
-        return (2, math.inf)
-    return (0 if row.feasible else 1, row.objective)
+        return (2, math.inf, math.inf)
+    vehicles = float(row.routes or 0) if row.vehicles_first else 0.0
+    return (0 if row.feasible else 1, vehicles, row.objective)
 
 
 def duel(rows: Iterable[Row], peer: str, *, ours: str = OURS) -> Duel:
     """How often ``ours`` beats ``peer``: a feasible solution beats an infeasible or missing one,
-    between two feasible (or two infeasible) ones the lower objective wins. Instances where
+    between two feasible (or two infeasible) ones the lower objective wins (on a vehicles
+    first set such as Li & Lim: fewer vehicles, then the lower distance). Instances where
     either solver was skipped, or neither produced anything, are left out."""
     by_instance: dict[str, dict[str, Row]] = {}
     for row in rows:
@@ -160,7 +177,7 @@ def duel(rows: Iterable[Row], peer: str, *, ours: str = OURS) -> Duel:
         sa, sb = _standing(a), _standing(b)
         if sa[0] == sb[0] == 2:
             continue
-        if sa[0] == sb[0] and math.isclose(sa[1], sb[1], rel_tol=TIE_TOLERANCE):
+        if sa[:2] == sb[:2] and math.isclose(sa[2], sb[2], rel_tol=TIE_TOLERANCE):
             ties += 1
         elif sa < sb:
             wins += 1
@@ -182,6 +199,14 @@ class SolverSummary:
     max_gap_pct: float | None
     mean_runtime_s: float | None
     duel: Duel | None  # velocal against this solver; None for velocal itself
+    # Vehicles first sets (Li & Lim), over feasible runs with a best-known solution:
+    mean_vehicle_gap: float | None = None
+    #: The distance gap over the feasible runs with exactly the BKS's vehicle count, and how
+    #: many such runs there are.
+    mean_gap_same_vehicles_pct: float | None = None
+    same_vehicles: int = 0
+    #: Feasible runs that stay feasible re-timed in double precision.
+    exact_feasible: int = 0
 
 
 def summarise(rows: Sequence[Row], solvers: Sequence[str]) -> list[SolverSummary]:
@@ -192,6 +217,8 @@ def summarise(rows: Sequence[Row], solvers: Sequence[str]) -> list[SolverSummary
         ran = [r for r in mine if r.status == "ok"]
         gaps = [r.gap_pct for r in ran if r.feasible and r.gap_pct is not None]
         times = [r.runtime_s for r in ran if r.runtime_s is not None]
+        ranked = [r for r in ran if r.feasible and r.vehicles_first and r.vehicle_gap is not None]
+        level = [r.gap_pct for r in ranked if r.vehicle_gap == 0 and r.gap_pct is not None]
         summaries.append(
             SolverSummary(
                 solver=solver,
@@ -203,6 +230,12 @@ def summarise(rows: Sequence[Row], solvers: Sequence[str]) -> list[SolverSummary
                 max_gap_pct=max(gaps) if gaps else None,
                 mean_runtime_s=statistics.fmean(times) if times else None,
                 duel=None if solver == OURS or OURS not in solvers else duel(rows, solver),
+                mean_vehicle_gap=(
+                    statistics.fmean(r.vehicle_gap or 0 for r in ranked) if ranked else None
+                ),
+                mean_gap_same_vehicles_pct=statistics.fmean(level) if level else None,
+                same_vehicles=len(level),
+                exact_feasible=sum(bool(r.feasible and r.exact_feasible) for r in ran),
             )
         )
     return summaries
@@ -317,6 +350,16 @@ def load_bks(folder: Path) -> dict[str, float]:
     return vrplib_io.bks_table(path.parent)
 
 
+def load_bks_vehicles(folder: Path) -> dict[str, int]:
+    """Best-known vehicle count per instance (``bks.csv``'s ``bks_vehicles``, Li & Lim's)."""
+    path = find_bks_file(folder)
+    if path is None:
+        return {}
+    from solver import vrplib_io
+
+    return vrplib_io.bks_vehicles_table(path.parent)
+
+
 # --- the solver side ---------------------------------------------------------------------------
 
 
@@ -357,11 +400,27 @@ def preload(solvers: Iterable[str]) -> dict[str, float]:
 
 def read_problem(path: Path) -> tuple[Problem, float]:
     """The instance as a velocal problem, and the scale its distances and times were multiplied
-    by (``solver.vrplib_io``: 1 for rounded CVRP, 10 for Solomon's DIMACS tenths)."""
+    by (``solver.vrplib_io``: 1 for rounded CVRP, 10 for Solomon's DIMACS tenths, 1000 for
+    Li & Lim)."""
     from solver import vrplib_io
 
     problem = vrplib_io.read_instance(path)
     return problem, float(vrplib_io.instance_scale(problem))
+
+
+#: Re-times a solution's trips (client indices) exactly; the violations it finds.
+ExactCheck = Callable[[Sequence[Sequence[int]]], list[str]]
+
+
+def exact_time_check(path: Path, problem: Problem) -> ExactCheck | None:
+    """For a Li & Lim problem, a check of a solution's times in double precision (the model
+    truncates ride times to thousandths); None for every other set."""
+    from solver import vrplib_io
+
+    if not vrplib_io.vehicles_first(problem):
+        return None
+    instance = vrplib_io.read_lilim(path)
+    return lambda routes: vrplib_io.lilim_time_violations(instance, routes)
 
 
 @dataclass(frozen=True)
@@ -430,6 +489,8 @@ def _row_from(
     solved: _Solved,
     scale: float,
     bks: float | None,
+    bks_vehicles: int | None = None,
+    exact: ExactCheck | None = None,
 ) -> Row:
     from solver import checker
 
@@ -438,6 +499,10 @@ def _row_from(
     used = [route for route in result.routes if route.clients]
     unassigned = len(result.unassigned)
     feasible = bool(report.feasible) and unassigned == 0
+    if exact is not None:
+        return _ranked_row(
+            base, solved, report, len(used), feasible, scale, bks, bks_vehicles, exact
+        )
     objective = report.cost / scale
     notes = []
     if unassigned:
@@ -468,6 +533,56 @@ def _row_from(
     )
 
 
+def _ranked_row(
+    base: dict[str, Any],
+    solved: _Solved,
+    report: Any,
+    vehicles: int,
+    feasible: bool,
+    scale: float,
+    bks: float | None,
+    bks_vehicles: int | None,
+    exact: ExactCheck,
+) -> Row:
+    """A Li & Lim row: vehicles and distance (fixed costs left out), both gaps, exact times."""
+    result = solved.result
+    unassigned = len(result.unassigned)
+    objective = report.distance / scale
+    late = exact(result.trip_routes())
+    notes = []
+    if unassigned:
+        notes.append(f"{unassigned} clients unassigned")
+    if report.violations:
+        notes.append(f"{len(report.violations)} violations, e.g. {report.violations[0]}")
+    if result.cost != report.cost:
+        notes.append(f"solver's cost {result.cost} ≠ checker's {report.cost}")
+    if late:
+        notes.append(f"{len(late)} late with exact times, e.g. {late[0]}")
+    vehicle_gap = vehicles - bks_vehicles if bks_vehicles is not None else None
+    ranked_bks = (bks_vehicles, bks * (1 - 1e-9)) if bks and bks_vehicles is not None else None
+    if feasible and ranked_bks is not None and (vehicles, objective) < ranked_bks:
+        notes.append("better than the BKS")
+    return Row(
+        **base,
+        status="ok",
+        objective=objective,
+        bks=bks,
+        gap_pct=gap_pct(objective, bks) if bks else None,
+        routes=vehicles,
+        feasible=feasible,
+        unassigned=unassigned,
+        violations=len(report.violations),
+        runtime_s=solved.wall_s,
+        solver_runtime_s=result.runtime_s,
+        iterations=result.iterations,
+        compile_s=result.compile_s,
+        cost=int(report.cost),
+        note="; ".join(notes),
+        vehicle_gap=vehicle_gap,
+        exact_feasible=not late,
+    )
+
+
 def run_benchmark(
     instances_dir: Path | str,
     *,
@@ -483,8 +598,8 @@ def run_benchmark(
 
     Checks each solution with velocal's checker, prints a line per run, the table and the
     summary, and writes the CSV and plots to ``out_dir``. Returns one row per (instance,
-    solver). A pickup-and-delivery set (Li & Lim) is skipped with a message and no rows:
-    velocal's model has no pickup-delivery pairs.
+    solver). A pickup-and-delivery set (Li & Lim) is ranked vehicles first, then distance
+    (see the module's docstring).
     """
     console = console or Console()
     folder = Path(instances_dir)
@@ -493,16 +608,10 @@ def run_benchmark(
         raise ValueError(f"the time limit must be positive, not {time_limit_s}")
     paths = find_instances(folder, pattern=pattern, limit=limit)
     name = set_name(folder)
-    if any(is_pickup_delivery(p) for p in paths):
-        console.print(
-            f"[yellow]{name}: pickup-and-delivery instances (PDPTW, e.g. Li & Lim) are not "
-            "supported by velocal's model (it has no pickup-delivery pairs); skipping this "
-            "folder, nothing was run[/yellow]"
-        )
-        return []
     out = Path(out_dir)
     stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
     bks = load_bks(folder)
+    bks_vehicles = load_bks_vehicles(folder)
 
     console.print(
         f"[bold]velocal solver benchmark[/bold]: {name}, {len(paths)} instances × "
@@ -510,6 +619,11 @@ def run_benchmark(
     )
     if not bks:
         console.print(f"[yellow]no bks.csv beside {folder}: gaps are left empty[/yellow]")
+    if any(is_pickup_delivery(p) for p in paths):
+        console.print(
+            "pickup and delivery (Li & Lim): ranked by vehicles, then distance; distances in "
+            "thousandths, ride times truncated to thousandths (re-checked exactly)"
+        )
     unavailable = {s: reason for s in solvers if s in PEERS and (reason := peer_missing(s))}
     for solver, reason in unavailable.items():
         console.print(f"[yellow]{reason}: skipping {solver}[/yellow]")
@@ -539,6 +653,7 @@ def run_benchmark(
                     solvers=solvers,
                     set_label=name,
                     bks=bks.get(path.stem),
+                    bks_vehicles=bks_vehicles.get(path.stem),
                     time_limit_s=time_limit_s,
                     seed=seed,
                     unavailable=unavailable,
@@ -567,12 +682,14 @@ def _run_instance(
     unavailable: dict[str, str],
     console: Console,
     counter: tuple[int, int],
+    bks_vehicles: int | None = None,
 ) -> list[Row]:
     done, total = counter
     try:
         problem, scale = read_problem(path)
+        exact = exact_time_check(path, problem)
     except Exception as exc:
-        console.print(f"[red]{path.name}: cannot read: {exc}[/red]")
+        console.print(f"[red]{escape(path.name)}: cannot read: {escape(str(exc))}[/red]")
         return [
             Row(
                 set=set_label,
@@ -598,12 +715,14 @@ def _run_instance(
             "time_limit_s": time_limit_s,
         }
         label = f"[{done + offset + 1}/{total}] {path.stem} (n={problem.n_clients}) {solver}"
+        if exact is not None:
+            base.update(vehicles_first=True, bks_vehicles=bks_vehicles)
         if solver in unavailable:
             row = Row(**base, status="skipped", bks=bks, note=unavailable[solver])
         else:
             with console.status(f"{label} … solving ({time_limit_s:g} s limit)"):
-                row = _run_one(base, problem, scale, bks, time_limit_s, seed)
-        console.print(f"{label}: {describe_row(row)}")
+                row = _run_one(base, problem, scale, bks, time_limit_s, seed, exact)
+        console.print(f"{escape(label)}: {describe_row(row)}")
         rows.append(row)
     return rows
 
@@ -615,37 +734,60 @@ def _run_one(
     bks: float | None,
     time_limit_s: float,
     seed: int,
+    exact: ExactCheck | None = None,
 ) -> Row:
+    """One solve and its check; a solver that raises gives a ``failed`` row whose note starts
+    with ``error:`` (a backend without pair support, say), never an aborted run."""
     solver = base["solver"]
     try:
         solved = _solve_with(solver, problem, time_limit_s=time_limit_s, seed=seed)
     except UnsupportedByPeerError as exc:
         return Row(**base, status="skipped", bks=bks, note=str(exc))
     except Exception as exc:
-        return Row(**base, status="failed", bks=bks, note=f"{type(exc).__name__}: {exc}")
+        return Row(**base, status="failed", bks=bks, note=f"error: {type(exc).__name__}: {exc}")
     try:
-        return _row_from(base=base, problem=problem, solved=solved, scale=scale, bks=bks)
+        return _row_from(
+            base=base,
+            problem=problem,
+            solved=solved,
+            scale=scale,
+            bks=bks,
+            bks_vehicles=base.get("bks_vehicles"),
+            exact=exact,
+        )
     except Exception as exc:
         return Row(
             **base,
             status="failed",
             bks=bks,
             runtime_s=solved.wall_s,
-            note=f"checking failed: {type(exc).__name__}: {exc}",
+            note=f"error: checking failed: {type(exc).__name__}: {exc}",
         )
 
 
 def describe_row(row: Row) -> str:
     """The progress line's verdict on one run."""
+    if row.status == "failed":
+        return f"[red]{escape(row.note)}[/red]"
     if row.status != "ok":
-        return f"{row.status} ({row.note})"
+        return f"{row.status} ({escape(row.note)})"
     gap = f"gap {row.gap_pct:+.2f} %" if row.gap_pct is not None else "no BKS"
     verdict = "feasible" if row.feasible else "[red]INFEASIBLE[/red]"
-    text = (
-        f"{_number(row.objective)} ({gap}), {row.routes} routes, {verdict}, "
-        f"{row.runtime_s or 0:.1f} s"
-    )
-    return f"{text}; {row.note}" if row.note else text
+    if row.vehicles_first:
+        against = f" (BKS {row.bks_vehicles})" if row.bks_vehicles is not None else ""
+        exact = (
+            "" if row.exact_feasible or not row.feasible else " [red]late if timed exactly[/red]"
+        )
+        text = (
+            f"{row.routes} vehicles{against}, distance {_number(row.objective)} ({gap}), "
+            f"{verdict}{exact}, {row.runtime_s or 0:.1f} s"
+        )
+    else:
+        text = (
+            f"{_number(row.objective)} ({gap}), {row.routes} routes, {verdict}, "
+            f"{row.runtime_s or 0:.1f} s"
+        )
+    return f"{text}; {escape(row.note)}" if row.note else text
 
 
 def _number(value: float | None) -> str:
@@ -678,6 +820,46 @@ def _csv_value(value: Any) -> Any:
     return value
 
 
+def _feasible_cell(row: Row) -> str:
+    if row.status == "failed":
+        return "[red]error[/red]"
+    if row.status != "ok":
+        return row.status
+    return "yes" if row.feasible else "[red]no[/red]"
+
+
+def ranked_results_table(rows: Sequence[Row]) -> Table:
+    """Every run of a vehicles first set (Li & Lim): vehicles, distance, both gaps, feasible,
+    exact-time feasible, runtime (why a run was skipped or failed is listed below it)."""
+    table = Table(title="solver benchmark (vehicles first, then distance)", title_justify="left")
+    for header in ("instance", "n", "solver", "vehicles", "BKS veh.", "veh. gap"):
+        table.add_column(header, justify="left" if header in ("instance", "solver") else "right")
+    for header in ("distance", "BKS distance", "dist. gap %"):
+        table.add_column(header, justify="right")
+    table.add_column("feasible")
+    table.add_column("exact")
+    table.add_column("runtime s", justify="right")
+    for row in rows:
+        exact = "–"
+        if row.exact_feasible is not None:
+            exact = "yes" if row.exact_feasible else "[red]no[/red]"
+        table.add_row(
+            row.instance,
+            str(row.n),
+            row.solver,
+            str(row.routes) if row.routes is not None else "–",
+            str(row.bks_vehicles) if row.bks_vehicles is not None else "–",
+            f"{row.vehicle_gap:+d}" if row.vehicle_gap is not None else "–",
+            _number(row.objective),
+            _number(row.bks),
+            f"{row.gap_pct:.2f}" if row.gap_pct is not None else "–",
+            _feasible_cell(row),
+            exact,
+            f"{row.runtime_s:.2f}" if row.runtime_s is not None else "–",
+        )
+    return table
+
+
 def results_table(rows: Sequence[Row]) -> Table:
     """Every run: instance, size, solver, objective, BKS, gap, routes, feasible, runtime."""
     table = Table(title="solver benchmark", title_justify="left")
@@ -686,9 +868,7 @@ def results_table(rows: Sequence[Row]) -> Table:
     table.add_column("feasible")
     table.add_column("runtime s", justify="right")
     for row in rows:
-        feasible = "yes" if row.feasible else "[red]no[/red]"
-        if row.status != "ok":
-            feasible = row.status
+        feasible = _feasible_cell(row)
         table.add_row(
             row.instance,
             str(row.n),
@@ -703,6 +883,58 @@ def results_table(rows: Sequence[Row]) -> Table:
     return table
 
 
+def _record(s: SolverSummary) -> str:
+    if s.duel is None or not s.duel.played:
+        return "–"
+    return (
+        f"{s.duel.wins} / {s.duel.ties} / {s.duel.losses} "
+        f"({100 * (s.duel.win_fraction or 0):.0f} % wins)"
+    )
+
+
+def _feasible_count(s: SolverSummary) -> str:
+    extra = []
+    if s.skipped:
+        extra.append(f"{s.skipped} skipped")
+    if s.failed:
+        extra.append(f"{s.failed} errors")
+    return f"{s.feasible}/{s.runs}" + (f" ({', '.join(extra)})" if extra else "")
+
+
+def ranked_summary_table(summaries: Sequence[SolverSummary]) -> Table:
+    """Per solver on a vehicles first set: feasible count, mean vehicle gap, mean distance gap
+    (all feasible runs, and those with the BKS's vehicle count), exact-time feasible runs,
+    mean runtime, and velocal's record by (vehicles, distance)."""
+    table = Table(title="summary per solver (vehicles first, then distance)", title_justify="left")
+    table.add_column("solver")
+    headers = (
+        "feasible",
+        "exact",
+        "mean veh. gap",
+        "mean dist. gap %",
+        "dist. gap % at BKS veh. (runs)",
+        "mean runtime s",
+        f"{OURS} better / tie / worse",
+    )
+    for header in headers:
+        table.add_column(header, justify="right")
+    for s in summaries:
+        level = "–"
+        if s.mean_gap_same_vehicles_pct is not None:
+            level = f"{s.mean_gap_same_vehicles_pct:.2f} ({s.same_vehicles})"
+        table.add_row(
+            s.solver,
+            _feasible_count(s),
+            f"{s.exact_feasible}/{s.feasible}",
+            f"{s.mean_vehicle_gap:+.2f}" if s.mean_vehicle_gap is not None else "–",
+            f"{s.mean_gap_pct:.2f}" if s.mean_gap_pct is not None else "–",
+            level,
+            f"{s.mean_runtime_s:.2f}" if s.mean_runtime_s is not None else "–",
+            _record(s),
+        )
+    return table
+
+
 def summary_table(summaries: Sequence[SolverSummary]) -> Table:
     """Per solver: mean and worst gap over feasible runs, feasible count, velocal's record."""
     table = Table(title="summary per solver", title_justify="left")
@@ -711,24 +943,13 @@ def summary_table(summaries: Sequence[SolverSummary]) -> Table:
         table.add_column(header, justify="right")
     table.add_column(f"{OURS} better / tie / worse", justify="right")
     for s in summaries:
-        record = "–"
-        if s.duel is not None and s.duel.played:
-            record = (
-                f"{s.duel.wins} / {s.duel.ties} / {s.duel.losses} "
-                f"({100 * (s.duel.win_fraction or 0):.0f} % wins)"
-            )
-        extra = []
-        if s.skipped:
-            extra.append(f"{s.skipped} skipped")
-        if s.failed:
-            extra.append(f"{s.failed} failed")
         table.add_row(
             s.solver,
-            f"{s.feasible}/{s.runs}" + (f" ({', '.join(extra)})" if extra else ""),
+            _feasible_count(s),
             f"{s.mean_gap_pct:.2f}" if s.mean_gap_pct is not None else "–",
             f"{s.max_gap_pct:.2f}" if s.max_gap_pct is not None else "–",
             f"{s.mean_runtime_s:.2f}" if s.mean_runtime_s is not None else "–",
-            record,
+            _record(s),
         )
     return table
 
@@ -739,10 +960,26 @@ def print_report(
     """The table of every run and the summary per solver."""
     if not rows:
         return
-    console.print(results_table(rows))
-    console.print(summary_table(summarise(rows, solvers)))
+    if any(r.vehicles_first for r in rows):
+        _print_ranked_report(console, rows, solvers)
+    else:
+        console.print(results_table(rows))
+        console.print(summary_table(summarise(rows, solvers)))
     if warm_up_s is not None:
         console.print(f"velocal JIT warm-up, not in any runtime above: {warm_up_s:.2f} s")
+    skips: dict[tuple[str, str], int] = {}
+    for r in rows:
+        if r.status == "skipped":
+            skips[(r.solver, r.note)] = skips.get((r.solver, r.note), 0) + 1
+    for (solver, note), count in skips.items():
+        console.print(f"[yellow]{solver} skipped on {count} instances: {escape(note)}[/yellow]")
+    errors = [r for r in rows if r.status == "failed"]
+    if errors:
+        console.print(f"[red]{len(errors)} runs ended in an error:[/red]")
+        for r in errors:
+            console.print(f"  {escape(r.instance)}/{r.solver}: {escape(r.note)}", markup=True)
+    if any(r.vehicles_first for r in rows):
+        return
     console.print(
         "Objective: the checker's cost in the instance's convention; gap 100·(obj − BKS)/BKS; "
         "mean gap over feasible runs; feasible = no violation and no client unassigned."
@@ -762,6 +999,21 @@ def print_report(
         )
 
 
+def _print_ranked_report(console: Console, rows: Sequence[Row], solvers: Sequence[str]) -> None:
+    console.print(ranked_results_table(rows))
+    console.print(ranked_summary_table(summarise(rows, solvers)))
+    console.print(
+        "Vehicles first: vehicles = routes used; distance = the checker's distance / 1000 (the "
+        "fixed cost per vehicle left out); veh. gap = ours − BKS vehicles; dist. gap "
+        "100·(distance − BKS)/BKS whatever the vehicle count, means over feasible runs; wins by "
+        "(vehicles, distance); feasible = checker (times truncated to thousandths), exact = "
+        "also on time re-timed in double precision."
+    )
+    better = sorted({f"{r.instance}/{r.solver}" for r in rows if "better than the BKS" in r.note})
+    if better:
+        console.print(f"[bold]Better than the BKS ({len(better)}): {', '.join(better)}[/bold]")
+
+
 def write_plots(
     rows: Sequence[Row], solvers: Sequence[str], out: Path, stem: str, time_limit_s: float
 ) -> list[Path]:
@@ -775,8 +1027,21 @@ def write_plots(
     if not ok:
         return []
     out.mkdir(parents=True, exist_ok=True)
-    paths = [_plot_gaps(ok, solvers, out / f"{stem}-gaps.png")]
-    if any(r.progress for r in ok):
+    ranked = [r for r in ok if r.vehicles_first and r.vehicle_gap is not None]
+    label = "distance gap to BKS (%)" if ranked else "gap to BKS (%)"
+    paths = [_plot_gaps(ok, solvers, out / f"{stem}-gaps.png", ylabel=label)]
+    if ranked:
+        paths.append(
+            _plot_gaps(
+                ranked,
+                solvers,
+                out / f"{stem}-vehicles.png",
+                value=lambda r: float(r.vehicle_gap or 0),
+                ylabel="vehicles − BKS vehicles",
+                title="vehicle gap per instance, sorted by size (n clients)",
+            )
+        )
+    elif any(r.progress for r in ok):
         paths.append(_plot_gap_vs_time(ok, solvers, out / f"{stem}-time.png", time_limit_s))
     else:
         paths.append(_plot_gap_vs_size(ok, solvers, out / f"{stem}-size.png"))
@@ -792,9 +1057,17 @@ STYLE = {
 }
 
 
-def _plot_gaps(rows: Sequence[Row], solvers: Sequence[str], path: Path) -> Path:
+def _plot_gaps(
+    rows: Sequence[Row],
+    solvers: Sequence[str],
+    path: Path,
+    *,
+    value: Callable[[Row], float] = lambda r: r.gap_pct or 0.0,
+    ylabel: str = "gap to BKS (%)",
+    title: str = "gap per instance, sorted by size (n clients)",
+) -> Path:
     """Dots, one column per instance (sorted by size), one colour per solver; hollow when the
-    solution is infeasible."""
+    solution is infeasible. ``value`` is what is drawn (the gap, or the vehicle gap)."""
     import matplotlib.pyplot as plt
 
     instances = sorted({(r.n, r.instance) for r in rows}, key=lambda k: (k[0], _natural_key(k[1])))
@@ -810,7 +1083,7 @@ def _plot_gaps(rows: Sequence[Row], solvers: Sequence[str], path: Path) -> Path:
                 continue
             ax.scatter(
                 [index[r.instance] + (k - (len(present) - 1) / 2) * spread for r in mine],
-                [r.gap_pct or 0.0 for r in mine],
+                [value(r) for r in mine],
                 color=colour if feasible else "none",
                 edgecolors=colour,
                 marker=marker,
@@ -822,8 +1095,8 @@ def _plot_gaps(rows: Sequence[Row], solvers: Sequence[str], path: Path) -> Path:
     ax.set_xticklabels(
         [f"{name} ({n})" for n, name in instances], rotation=70, ha="right", fontsize="small"
     )
-    ax.set_ylabel("gap to BKS (%)")
-    ax.set_title("gap per instance, sorted by size (n clients)")
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
     ax.grid(alpha=0.3)
     ax.legend(fontsize="small")
     fig.tight_layout()

@@ -60,6 +60,8 @@ def _state(problem: Problem) -> tuple:
         vmark=np.zeros(n_vehicles, dtype=np.int64),
         units=np.zeros(n_clients, dtype=np.int64),
         keys=np.zeros(n_clients, dtype=np.float64),
+        prv=np.zeros(length + 1, dtype=np.int64),
+        nxt=np.zeros(length + 1, dtype=np.int64),
     )
     return ops, sol(), sol(), sol(), scr, np.zeros(length, dtype=np.int64)
 

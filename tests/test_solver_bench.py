@@ -145,18 +145,6 @@ def test_pickup_delivery_files_are_recognised(tmp_path: Path) -> None:
     assert not is_pickup_delivery(cvrp)
 
 
-def test_pickup_delivery_folder_is_skipped_with_a_message(tmp_path: Path) -> None:
-    """A Li & Lim folder is not run: the harness says velocal's model does not support it."""
-    (tmp_path / "lc101.txt").write_text("25 200 1\n0 40 50 0 0 1236 0 0 0\n1 4 6 -1 9 9 9 1 0\n")
-    from rich.console import Console
-
-    console = Console(record=True, width=200)
-    rows = run_benchmark(tmp_path, solvers=("velocal",), out_dir=tmp_path / "out", console=console)
-    assert rows == []
-    assert "not supported by velocal's model" in console.export_text()
-    assert not (tmp_path / "out").exists()
-
-
 def test_duel_counts_wins_ties_losses() -> None:
     """Lower objective wins; feasible beats infeasible; a skipped peer's instance is left out."""
     rows = [

@@ -21,7 +21,7 @@ def solver(
         Path,
         typer.Option(
             "--instances",
-            help="Folder of VRPLIB/Solomon instances with a bks.csv, e.g. "
+            help="Folder of VRPLIB, Solomon or Li & Lim instances with a bks.csv, e.g. "
             "../shared/data/bench/augerat.",
         ),
     ],

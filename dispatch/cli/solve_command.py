@@ -1,4 +1,4 @@
-"""``velocal solve``: one benchmark instance (VRPLIB or Solomon) solved, checked and saved."""
+"""``velocal solve``: one benchmark instance (VRPLIB, Solomon or Li & Lim) solved, checked and saved."""
 
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ from solver.vrplib_io import (
     instance_name,
     instance_scale,
     read_instance,
+    vehicles_first,
     write_solution,
 )
 
@@ -82,10 +83,13 @@ def solve(
     scale = instance_scale(problem)
     name = instance_name(problem)
 
-    objective = format_objective(report.cost, scale)
+    # Vehicles-first sets (Li & Lim): the objective is the distance, next to the bikes used.
+    value = report.distance if vehicles_first(problem) else report.cost
+    objective = format_objective(value, scale)
     bks = _bks(instance, name)
-    gap = f", gap {100 * (report.cost / scale - bks) / bks:+.2f}% to BKS {bks:g}" if bks else ""
-    console.print(f"[bold]{escape(name)}[/]: objective {objective}{gap}")
+    gap = f", gap {100 * (value / scale - bks) / bks:+.2f}% to BKS {bks:g}" if bks else ""
+    bikes = f" with {result.n_routes} vehicles" if vehicles_first(problem) else ""
+    console.print(f"[bold]{escape(name)}[/]: objective {objective}{bikes}{gap}")
     console.print(_routes_line(result))
     state = "feasible" if report.feasible else f"INFEASIBLE ({len(report.violations)} violations)"
     console.print(f"independent check: {state}")

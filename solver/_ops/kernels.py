@@ -72,7 +72,9 @@ R_NONE, R_CAPACITY, R_WINDOW, R_SHIFT, R_RIDE, R_ORDER, R_TRIPS, R_BREAK, R_AWAY
 N_RULES = 10
 
 Sol = namedtuple("Sol", ["route", "rlen", "rcost", "rdur", "where"])
-Scratch = namedtuple("Scratch", ["pick", "load", "buf", "rm", "vmark", "units", "keys"])
+Scratch = namedtuple(
+    "Scratch", ["pick", "load", "buf", "rm", "vmark", "units", "keys", "prv", "nxt"]
+)
 
 # Float parameters (Params) and int state (State) of the main loop.
 F_T0, F_TF, F_P0, F_P1, F_CBAR, F_LMAX, F_BLINK = range(7)
@@ -329,6 +331,40 @@ def _consider(ops, sol, scr, v, m, base_total, longest_other, best):
 
 
 @kernel(**KERNEL_OPTIONS)
+def _neighbours(ops, seq, n, v, prv, nxt):
+    """For each insertion position 0..n: the node before it and the node after it."""
+    markers = 0
+    for q in range(n):
+        if seq[q] == RELOAD:
+            markers += 1
+    trip = 0
+    for i in range(n + 1):
+        if i > 0 and seq[i - 1] == RELOAD:
+            trip += 1
+        if i > 0 and seq[i - 1] != RELOAD:
+            prv[i] = seq[i - 1]
+        else:
+            prv[i] = ops.vi[v, VI_START] if trip == 0 else ops.vi[v, VI_DEPOT]
+        if i < n and seq[i] != RELOAD:
+            nxt[i] = seq[i]
+        else:
+            nxt[i] = ops.vi[v, VI_END] if trip == markers else ops.vi[v, VI_DEPOT]
+
+
+@kernel(**KERNEL_OPTIONS)
+def _arc_bound(cost, prv, nxt, i, j, u, d):
+    """The arc cost an insertion adds: a lower bound of its whole cost when no span costs."""
+    a = prv[i]
+    b = nxt[i]
+    if d < 0:
+        return cost[a, u] + cost[u, b] - cost[a, b]
+    if j == i:
+        return cost[a, u] + cost[u, d] + cost[d, b] - cost[a, b]
+    extra = cost[a, u] + cost[u, b] - cost[a, b]
+    return extra + cost[prv[j], d] + cost[d, nxt[j]] - cost[prv[j], nxt[j]]
+
+
+@kernel(**KERNEL_OPTIONS)
 def insert_unit(ops, sol, scr, u, blink, best_buf):
     """Insert client ``u`` (with its delivery, if ``u`` is a pickup) where it adds least.
 
@@ -362,6 +398,11 @@ def insert_unit(ops, sol, scr, u, blink, best_buf):
         can_add_trip = trips < ops.vi[v, VI_TRIPS]
         other = _longest_other(ops, sol, v) if ops.prm[P_MAXDUR] > 0 else 0
         b_partner = partner if partner >= 0 else -2
+        bounded = ops.vi[v, VI_DCOST] == 0 and ops.prm[P_MAXDUR] == 0
+        if bounded:
+            _neighbours(ops, seq, n, v, scr.prv, scr.nxt)
+        arcs = ops.cost[ops.vi[v, VI_PROF]]
+        fixed = ops.vi[v, VI_FIXED] if n == 0 else 0
         for i in range(n + 1):
             at_trip_start = i == 0 or seq[i - 1] == RELOAD
             # j: where the delivery goes (pairs: anywhere later on the same trip).
@@ -373,6 +414,10 @@ def insert_unit(ops, sol, scr, u, blink, best_buf):
             for j in range(i, j_end + 1):
                 if blink > 0.0 and np.random.random() < blink:
                     continue
+                if bounded:
+                    bound = fixed + _arc_bound(arcs, scr.prv, scr.nxt, i, j, u, b_partner)
+                    if bound >= best[0]:
+                        continue
                 m = _build(seq, n, scr.buf, i, u, j, b_partner, False, False)
                 verdict = _consider(ops, sol, scr, v, m, base_total, other, best)
                 if verdict == 1:

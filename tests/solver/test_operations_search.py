@@ -7,6 +7,8 @@ builder and the independent checker. Iteration limits keep runs deterministic.
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -177,7 +179,7 @@ def test_lateness_costs_what_is_recomputed(seed: int, due: int) -> None:
     for route in result.routes:
         for trip in route.trips:
             path = [0] + [problem.clients[c].location for c in trip.clients] + [0]
-            arcs += sum(int(matrix[a, b]) for a, b in zip(path, path[1:], strict=False))
+            arcs += sum(int(matrix[a, b]) for a, b in itertools.pairwise(path))
             for stop in trip.stops:
                 client = problem.clients[stop.client]
                 late += client.late_cost * max(0, stop.service_start - client.due)
