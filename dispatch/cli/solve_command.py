@@ -1,4 +1,4 @@
-"""``velocal solve``: one benchmark instance (VRPLIB, Solomon or Li & Lim) solved, checked and saved."""
+"""``velocal solve``: one benchmark instance (VRPLIB, Solomon, Li & Lim) solved and checked."""
 
 from __future__ import annotations
 
