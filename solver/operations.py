@@ -173,7 +173,7 @@ def search_operations(
     return SearchOutcome(
         vehicle_trips=routes,
         unassigned=unassigned,
-        cost=cost if not unassigned else cost - int(ops.prm[_k.P_BIGM]) * len(unassigned),
+        cost=cost - int(ops.prm[_k.P_BIGM]) * int(ops.ci[unassigned, _k.CI_WEIGHT].sum()),
         iterations=int(st[_k.S_ITER]),
         runtime_s=time.perf_counter() - started,
         compile_s=compile_s,
@@ -193,7 +193,7 @@ RULE_NAMES = {
     _k.R_TRIPS: "the trip limit",
     _k.R_BREAK: "the break window",
     _k.R_AWAY: "no trip from the depot",
-    _k.R_ON_BOARD: "the first trip",
+    _k.R_ON_BOARD: "keeping parcels on board on the first trip",
 }
 
 
@@ -211,7 +211,9 @@ def _diagnose(
         broken = [(int(counts[r]), name) for r, name in RULE_NAMES.items() if counts[r]]
         broken.sort(reverse=True)
         if broken:
-            parts = [f"{name} ({count} places)" for count, name in broken[:3]]
+            parts = [
+                f"{name} ({count} place{'s' if count > 1 else ''})" for count, name in broken[:3]
+            ]
             reasons[c] = f"{FLEET_FULL}; every insertion breaks " + ", ".join(parts)
         else:
             reasons[c] = FLEET_FULL

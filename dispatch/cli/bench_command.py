@@ -1,4 +1,5 @@
-"""``velocal bench solver``: velocal's solver against OR-Tools, PyVRP and VROOM on a VRPLIB set."""
+"""``velocal bench solver``: the solver against its peers on VRPLIB sets; ``velocal bench replan``:
+re-planning a delivery window in Lauf."""
 
 from __future__ import annotations
 
@@ -10,7 +11,8 @@ from rich.console import Console
 
 console = Console()
 bench_app = typer.Typer(
-    help="Benchmarks: velocal's solver against its peers on published instance sets.",
+    help="Benchmarks: velocal's solver against its peers on published instance sets, and "
+    "re-planning a delivery window in Lauf.",
     no_args_is_help=True,
 )
 
@@ -62,3 +64,18 @@ def solver(
         out_dir=out if out is not None else DEFAULT_OUT,
         console=console,
     )
+
+
+@bench_app.command(
+    "replan",
+    context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
+    add_help_option=False,
+)
+def replan(ctx: typer.Context) -> None:
+    """Re-plan a delivery window in Lauf as orders arrive and a courier drops out (options as
+    python -m benchmarks.replan_bench; --help lists them)."""
+    from benchmarks.replan_bench import main  # the harness pulls in the solver and matplotlib
+
+    status = main(ctx.args, console=console)
+    if status:
+        raise typer.Exit(status)

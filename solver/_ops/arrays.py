@@ -31,8 +31,12 @@ KIND_DEPOT, KIND_PICKUP, KIND_DELIVERY, KIND_ON_BOARD = range(4)
     CI_RIDE,
     CI_PLANNED,
     CI_MOVE,
-) = range(11)
-N_CI = 11
+    CI_WEIGHT,
+) = range(12)
+N_CI = 12
+#: Leaving a parcel that is already on a bike out weighs this many other clients: it is on the
+#: bike whatever the plan says, so the plan must deliver it.
+ON_BOARD_WEIGHT = 1024
 # Columns of Ops.vi (per vehicle).
 (
     VI_TYPE,
@@ -123,6 +127,7 @@ def build_ops(problem: Problem, *, near: int = 40) -> Ops:
             c.max_ride,
             -1 if c.planned_type is None else c.planned_type,
             c.move_cost,
+            ON_BOARD_WEIGHT if kind == KIND_ON_BOARD else 1,
         )
     dem = np.array([c.demand for c in problem.clients], dtype=np.int64).reshape(
         n_clients, problem.n_dimensions
@@ -201,7 +206,8 @@ def build_ops(problem: Problem, *, near: int = 40) -> Ops:
     prm[P_V] = len(v_type)
     prm[P_K] = problem.n_dimensions
     prm[P_L] = 2 * n_clients + 2
-    prm[P_BIGM] = min(big_m, 1 << 50)
+    # BIGM x the weights of every client fits in int64 (at most 2**44 x 1024 x 2**8 clients).
+    prm[P_BIGM] = min(big_m, 1 << 44)
     prm[P_MAXDUR] = problem.max_duration_cost
     prm[P_NEAR] = m
     return Ops(

@@ -30,6 +30,7 @@ from solver._ops.arrays import (
     CI_SERVICE,
     CI_TWE,
     CI_TWL,
+    CI_WEIGHT,
     KIND_DELIVERY,
     KIND_DEPOT,
     KIND_ON_BOARD,
@@ -239,7 +240,7 @@ def evaluate(ops, seq, n, v, scr):
 
 @kernel(**ENTRY_OPTIONS)
 def objective(ops, sol):
-    """Route costs + the longest route's cost + BIGM per client left out."""
+    """Route costs + the longest route's cost + BIGM per client left out (x its weight)."""
     total = 0
     longest = 0
     for v in range(sol.rlen.shape[0]):
@@ -249,7 +250,7 @@ def objective(ops, sol):
     out = 0
     for c in range(sol.where.shape[0]):
         if sol.where[c] < 0:
-            out += 1
+            out += ops.ci[c, CI_WEIGHT]
     return total + ops.prm[P_MAXDUR] * longest + ops.prm[P_BIGM] * out
 
 
@@ -611,6 +612,8 @@ def recreate(ops, sol, scr, blink, best_buf):
             key = -float(ops.cost[0, depot, c] + ops.cost[0, c, depot])
         else:
             key = float(ops.cost[0, depot, c] + ops.cost[0, c, depot])
+        if ops.ci[c, CI_KIND] == KIND_ON_BOARD:
+            key -= 1e30  # parcels already on a bike go in first: they must be delivered
         scr.keys[s] = key
     order = np.argsort(scr.keys[:n], kind="mergesort")
     for s in range(n):

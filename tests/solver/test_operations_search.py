@@ -316,6 +316,39 @@ def test_a_client_left_out_names_the_rule_that_keeps_it_out() -> None:
         assert "capacity" in entry.reason
 
 
+def test_a_parcel_on_board_is_never_dropped_to_fit_new_work() -> None:
+    """The bike can deliver its on-board parcel or a new pair, not both: the parcel wins,
+    though leaving out the pair means two clients out instead of one."""
+    d = np.array(
+        [
+            [0, 300, 600, 300, 300],
+            [300, 0, 600, 60, 120],
+            [600, 600, 0, 600, 600],
+            [300, 60, 600, 0, 60],
+            [300, 120, 600, 60, 0],
+        ]
+    )
+    problem = Problem(
+        depots=(Depot(location=0),),
+        clients=(
+            Client(location=2, demand=(1,), on_board=0),
+            Client(location=3, demand=(1,)),
+            Client(location=4, demand=(1,)),
+        ),
+        vehicle_types=(
+            VehicleType(capacity=(5,), shift_end=1250, start_location=1, max_trips=None),
+        ),
+        durations=d,
+        distances=d,
+        pairs=((1, 2),),
+    )
+    for initial in (None, [(0, [[0]])], [(0, [[1, 2]])]):
+        result = solve(problem, time_limit_s=60, max_iterations=100, initial=initial)
+        assert [route.clients for route in result.routes] == [[0]]
+        assert [u.client for u in result.unassigned] == [1, 2]
+        assert check(problem, result).feasible
+
+
 def test_a_pair_no_bike_can_ride_is_unassigned_whole() -> None:
     """A pickup too heavy for every bike takes its delivery with it, both with a reason."""
     matrix = _line([0, 5, 10])
