@@ -18,6 +18,7 @@ import numpy as np
 from solver._jit import drop_stale_cache
 from solver._ops import kernels as _k
 from solver._ops.arrays import P_L, RELOAD, build_ops, vehicle_types_of
+from solver.chunks import run_in_chunks
 from solver.model import Client, Depot, Problem, VehicleType
 from solver.search import SearchOutcome, _validate
 from solver.unserviceable import FLEET_FULL
@@ -29,7 +30,6 @@ BLINK_RATE = 0.01
 #: Simulated annealing temperatures, as fractions of the first solution's average arc cost.
 START_TEMPERATURE = 0.3
 FINAL_TEMPERATURE = 0.01
-CHUNK_SECONDS = 0.02
 
 VehicleTrips = tuple[int, Sequence[Sequence[int]]]
 
@@ -145,27 +145,19 @@ def search_operations(
     params[_k.F_TF] = FINAL_TEMPERATURE * average_arc
     progress: list[tuple[float, int]] = []
     _record(best, st, started, progress)
-    deadline = started + time_limit_s
-    done = 0
-    chunk = 1
-    per_iteration = 0.0
-    while max_iterations is None or done < max_iterations:
-        now = time.perf_counter()
-        if now >= deadline:
-            break
-        if max_iterations is not None:
-            chunk = min(chunk, max_iterations - done)
-        span = max(time_limit_s, 1e-9)
-        params[_k.F_P0] = min(1.0, (now - started) / span)
-        params[_k.F_P1] = min(1.0, (now - started + chunk * per_iteration) / span)
+
+    def step(chunk: int, p0: float, p1: float) -> None:
+        params[_k.F_P0] = p0
+        params[_k.F_P1] = p1
         _k.run(ops, cur, cand, best, scr, best_buf, params, st, chunk, 0, False)
-        _record(best, st, started, progress)
-        spent = time.perf_counter() - now
-        done += chunk
-        per_iteration = spent / chunk
-        remaining = deadline - time.perf_counter()
-        target = min(CHUNK_SECONDS, max(remaining, 0.0) / 2)
-        chunk = max(1, min(int(target / max(per_iteration, 1e-7)), 100_000))
+
+    run_in_chunks(
+        step,
+        started=started,
+        time_limit_s=time_limit_s,
+        max_iterations=max_iterations,
+        after_chunk=lambda: _record(best, st, started, progress),
+    )
 
     routes, unassigned = _routes(problem, best)
     reasons = _diagnose(problem, ops, best, scr, unassigned)

@@ -38,6 +38,7 @@ from solver._core.check import first_offender, trips_cost
 from solver._core.context import new_context
 from solver._core.loop import run
 from solver._core.neighbours import build_neighbours
+from solver.chunks import run_in_chunks
 from solver.errors import ProblemError
 from solver.model import MAX_TIME, Client, Depot, Problem, VehicleType
 
@@ -56,8 +57,6 @@ TARGET_FEASIBLE = 0.9
 #: Simulated annealing temperatures, as fractions of the initial solution's average arc cost.
 START_TEMPERATURE = 0.3
 FINAL_TEMPERATURE = 0.01
-#: Kernel calls in time-limited mode last about this long (time checks happen in between).
-CHUNK_SECONDS = 0.02
 
 _compiled = False
 
@@ -179,29 +178,22 @@ def _run(
     average_arc = max(arcs / max(legs, 1), 1e-3)
     params[F_T0] = START_TEMPERATURE * average_arc
     params[F_TF] = FINAL_TEMPERATURE * average_arc
-    deadline = started + time_limit_s
     progress: list[tuple[float, int]] = []
     _record_best(wk, started, progress)
-    done = 0
-    chunk = 1
-    per_iteration = 0.0
-    while max_iterations is None or done < max_iterations:
-        now = time.perf_counter()
-        if now >= deadline:
-            break
-        if max_iterations is not None:
-            chunk = min(chunk, max_iterations - done)
+
+    def step(chunk: int, p0: float, p1: float) -> None:
         # Progress at the chunk's start and (estimated) end, for the temperature schedule.
-        params[F_P0] = min(1.0, (now - started) / time_limit_s)
-        params[F_P1] = min(1.0, (now - started + chunk * per_iteration) / time_limit_s)
+        params[F_P0] = p0
+        params[F_P1] = p1
         run(ctx, chunk, 0, False)
-        _record_best(wk, started, progress)
-        spent = time.perf_counter() - now
-        done += chunk
-        per_iteration = spent / chunk
-        remaining = deadline - time.perf_counter()
-        target = min(CHUNK_SECONDS, max(remaining, 0.0) / 2)
-        chunk = max(1, min(int(target / max(per_iteration, 1e-7)), 100_000))
+
+    run_in_chunks(
+        step,
+        started=started,
+        time_limit_s=time_limit_s,
+        max_iterations=max_iterations,
+        after_chunk=lambda: _record_best(wk, started, progress),
+    )
     return inst, wk, int(wk.wst[S_ITER]), progress
 
 
