@@ -12,8 +12,17 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, DateTime, String, TypeDecorator, UniqueConstraint
+from sqlalchemy import JSON, Column, DateTime, Index, String, TypeDecorator, UniqueConstraint
 from sqlmodel import Field, SQLModel
+
+#: Named constraints and indexes, so later migrations can alter them on SQLite too.
+SQLModel.metadata.naming_convention = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -25,6 +34,8 @@ class UTCDateTime(TypeDecorator[datetime]):
     def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
         if value is None:
             return None
+        if not isinstance(value, datetime):
+            raise TypeError(f"{value!r} is not a datetime: velocal stores aware UTC times")
         if value.tzinfo is None:
             raise ValueError(f"naive datetime {value!r}: velocal stores aware UTC times")
         return value.astimezone(UTC).replace(tzinfo=None)
@@ -165,6 +176,9 @@ class DeliveryWindow(SQLModel, table=True):
 
 
 class Order(SQLModel, table=True):
+    #: The planner's query: a window's orders by status.
+    __table_args__ = (Index("ix_order_window_status", "window_id", "status"),)
+
     id: int | None = Field(default=None, primary_key=True)
     town_id: int = Field(foreign_key="town.id", index=True)
     customer_id: int = Field(foreign_key="customer.id", index=True)
@@ -259,7 +273,9 @@ class Plan(SQLModel, table=True):
     solve_s: float = 0.0
     matrix_s: float = 0.0
     #: Orders the planner could not fit, with the solver's reason: [{"parcel_id", "reason"}].
-    unassigned: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSON))
+    unassigned: list[dict[str, Any]] = Field(
+        default_factory=list, sa_column=Column(JSON, nullable=False)
+    )
     created_at: datetime = _created()
 
 
@@ -305,6 +321,9 @@ class Stop(SQLModel, table=True):
 class Event(SQLModel, table=True):
     """Who did what to which thing, and when: every state change writes one."""
 
+    #: A thing's history in order: ``entity = ? AND entity_id = ? ORDER BY at``.
+    __table_args__ = (Index("ix_event_entity_entity_id_at", "entity", "entity_id", "at"),)
+
     id: int | None = Field(default=None, primary_key=True)
     at: datetime = Field(
         default_factory=utc_now, sa_column=Column(UTCDateTime(), nullable=False, index=True)
@@ -315,4 +334,4 @@ class Event(SQLModel, table=True):
     action: str
     from_status: str = ""
     to_status: str = ""
-    detail: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON))
+    detail: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
