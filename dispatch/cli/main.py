@@ -6,7 +6,7 @@ import sys
 
 import typer
 
-from dispatch.cli import bench_command, demo_command, routing_commands, solve_command
+from dispatch.cli import bench_command, demo_command, plan_command, routing_commands, solve_command
 from routing.errors import RoutingError
 
 app = typer.Typer(
@@ -23,6 +23,7 @@ app.command("address")(routing_commands.address)
 app.command("profile")(routing_commands.profile)
 app.command("demo")(demo_command.demo)
 app.command("solve")(solve_command.solve)
+app.command("plan")(plan_command.plan)
 app.add_typer(bench_command.bench_app, name="bench")
 
 

@@ -1,0 +1,72 @@
+"""The cutoff clock inside the service: close windows whose cutoff passed, then plan them.
+
+An asyncio task started from the app's lifespan (``run_scheduler``). The database work is
+blocking (and the solve takes seconds), so each tick runs in a worker thread with its own
+session; the event loop keeps serving requests. Planning holds the window's lock, so a
+scheduler in every worker process is safe: the second one to get there re-plans the window,
+it does not duplicate it. One window that fails to plan is logged and does not stop the others.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from datetime import datetime
+
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, col, select
+
+from dispatch import lifecycle
+from dispatch.models import DeliveryWindow, utc_now
+from dispatch.planning import plan_window
+
+log = logging.getLogger("velocal.scheduler")
+
+
+def tick(engine: Engine, *, now: datetime | None = None) -> list[int]:
+    """Close the windows due at ``now`` and plan every closed window; return the planned ids.
+
+    Windows closed by hand (or by an earlier tick whose planning failed) are planned too.
+    """
+    with Session(engine) as session:
+        lifecycle.close_due_windows(session, now=now)
+        session.commit()
+        query = (
+            select(DeliveryWindow.id)
+            .where(col(DeliveryWindow.status) == "closed")
+            .order_by(col(DeliveryWindow.cutoff_at), col(DeliveryWindow.id))
+        )
+        due = [int(i) for i in session.exec(query).all() if i is not None]
+    planned: list[int] = []
+    for window_id in due:
+        with Session(engine) as session:
+            try:
+                plan = plan_window(session, window_id)
+            except Exception:
+                log.exception("planning window %s failed", window_id)
+                continue
+            planned.append(window_id)
+            log.info(
+                "planned window %s: plan %s, %d unassigned",
+                window_id,
+                plan.id,
+                len(plan.unassigned),
+            )
+    return planned
+
+
+async def run_scheduler(
+    engine: Engine, *, interval_s: float = 30, stop_event: asyncio.Event
+) -> None:
+    """Tick every ``interval_s`` seconds until ``stop_event`` is set (the app's shutdown)."""
+    while not stop_event.is_set():
+        try:
+            await asyncio.to_thread(tick, engine, now=utc_now())
+        except Exception:  # a database outage must not end the clock
+            log.exception("scheduler tick failed")
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop_event.wait(), timeout=interval_s)
+
+
+__all__ = ["run_scheduler", "tick"]
