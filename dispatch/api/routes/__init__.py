@@ -4,9 +4,15 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from dispatch.api.routes import auth
+from dispatch.api.routes import auth, courier, dispatch_board, orders, setup, shop, tracking
 
 api_router = APIRouter(prefix="/api")
 api_router.include_router(auth.router)
+api_router.include_router(orders.router)
+api_router.include_router(tracking.router)
+api_router.include_router(shop.router)
+api_router.include_router(courier.router)
+api_router.include_router(setup.router)
+api_router.include_router(dispatch_board.router)
 
 __all__ = ["api_router"]

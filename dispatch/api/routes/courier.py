@@ -1,0 +1,257 @@
+"""A courier's phone: my shifts, today's route, and completing or failing stops.
+
+Only courier accounts, and only their own shifts and stops: another courier's answers the same
+404 as one that does not exist. Every stop change goes through ``lifecycle.perform``, which
+moves the parcel (and its order) along.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from datetime import timedelta
+from typing import Annotated
+
+from fastapi import APIRouter, Depends
+from sqlmodel import Session, col, select
+
+from dispatch import lifecycle
+from dispatch.api.deps import SessionDep, own_courier, require_roles
+from dispatch.api.errors import ConflictError, NotFoundError
+from dispatch.api.routes.orders import local_date, the_town
+from dispatch.models import (
+    Order,
+    Parcel,
+    Plan,
+    PlanRoute,
+    PlanTrip,
+    Shift,
+    Shop,
+    Stop,
+    User,
+    utc_now,
+)
+from dispatch.schemas_orders import (
+    RouteParcel,
+    RoutePublic,
+    RouteStop,
+    RouteTrip,
+    ShiftPublic,
+    StopDeliverBody,
+    StopFailBody,
+    StopPickupBody,
+    StopPublic,
+)
+
+router = APIRouter(prefix="/courier", tags=["courier"])
+
+CourierUser = Annotated[User, Depends(require_roles("courier"))]
+
+
+def _my_courier_id(user: User) -> int:
+    if user.courier_id is None:
+        raise NotFoundError("courier", "(this account has none)")
+    return own_courier(user, user.courier_id)
+
+
+def get_own_stop(stop_id: int, session: SessionDep, user: CourierUser) -> Stop:
+    """The stop in the path if it is on one of my shifts' routes; any other is the plain 404."""
+    row = session.exec(
+        select(Stop, Shift)
+        .join(PlanTrip, col(PlanTrip.id) == col(Stop.trip_id))
+        .join(PlanRoute, col(PlanRoute.id) == col(PlanTrip.route_id))
+        .join(Shift, col(Shift.id) == col(PlanRoute.shift_id))
+        .where(col(Stop.id) == stop_id)
+    ).first()
+    if row is None or row[1].courier_id != _my_courier_id(user):
+        raise NotFoundError("stop", stop_id)
+    return row[0]
+
+
+OwnStop = Annotated[Stop, Depends(get_own_stop)]
+
+
+@router.get("/shifts")
+def list_my_shifts(session: SessionDep, user: CourierUser) -> list[ShiftPublic]:
+    """My shifts from yesterday on, earliest first."""
+    since = utc_now() - timedelta(days=1)
+    shifts = session.exec(
+        select(Shift)
+        .where(col(Shift.courier_id) == _my_courier_id(user), col(Shift.ends_at) >= since)
+        .order_by(col(Shift.starts_at))
+    )
+    return [ShiftPublic.model_validate(s, from_attributes=True) for s in shifts]
+
+
+@router.get("/route")
+def my_route(session: SessionDep, user: CourierUser, shift_id: int | None = None) -> RoutePublic:
+    """The current plan's route of my shift today (or of ``shift_id``): trips and stops in
+    order; parcels show only the last two characters of their label code."""
+    courier_id = _my_courier_id(user)
+    town = the_town(session)
+    shifts = session.exec(
+        select(Shift).where(col(Shift.courier_id) == courier_id).order_by(col(Shift.starts_at))
+    ).all()
+    if shift_id is not None:
+        shifts = [s for s in shifts if s.id == shift_id]
+        if not shifts:
+            raise NotFoundError("shift", shift_id)
+    else:
+        today = local_date(town, utc_now())
+        shifts = [s for s in shifts if local_date(town, s.starts_at) == today]
+    for shift in shifts:
+        route = session.exec(
+            select(PlanRoute)
+            .join(Plan, col(Plan.id) == col(PlanRoute.plan_id))
+            .where(col(PlanRoute.shift_id) == shift.id, col(Plan.current).is_(True))
+            .order_by(col(Plan.created_at).desc(), col(Plan.id).desc())
+        ).first()
+        if route is not None:
+            return _route_public(session, shift, route)
+    raise NotFoundError("route", "for your shift today (not planned yet)")
+
+
+def _route_public(session: Session, shift: Shift, route: PlanRoute) -> RoutePublic:
+    trips = session.exec(
+        select(PlanTrip).where(col(PlanTrip.route_id) == route.id).order_by(col(PlanTrip.number))
+    ).all()
+    out: list[RouteTrip] = []
+    for trip in trips:
+        stops = session.exec(
+            select(Stop).where(col(Stop.trip_id) == trip.id).order_by(col(Stop.sequence))
+        ).all()
+        out.append(
+            RouteTrip(
+                number=trip.number,
+                departs_at=trip.departs_at,
+                returns_at=trip.returns_at,
+                stops=[_route_stop(session, stop) for stop in stops],
+            )
+        )
+    return RoutePublic(
+        shift_id=shift.id or 0,
+        route_id=route.id or 0,
+        starts_at=route.starts_at,
+        ends_at=route.ends_at,
+        distance_m=route.distance_m,
+        trips=out,
+    )
+
+
+def _route_stop(session: Session, stop: Stop) -> RouteStop:
+    parcel = session.get(Parcel, stop.parcel_id)
+    assert parcel is not None
+    if stop.kind == "pickup":
+        shop = session.get(Shop, parcel.shop_id)
+        name, address = (shop.name, shop.address) if shop else ("", "")
+    else:
+        order = session.get(Order, parcel.order_id)
+        # The recipient's full name is on the label; the list shows where to ride.
+        name, address = ("Delivery", order.address if order else "")
+    return RouteStop(
+        id=stop.id or 0,
+        sequence=stop.sequence,
+        kind=stop.kind,
+        status=stop.status,
+        name=name,
+        address=address,
+        lat=stop.lat,
+        lon=stop.lon,
+        planned_arrival=stop.planned_arrival,
+        planned_departure=stop.planned_departure,
+        parcel=RouteParcel(
+            id=parcel.id or 0,
+            count=parcel.count,
+            weight_g=parcel.weight_g,
+            volume_ml=parcel.volume_ml,
+            label_hint=parcel.label_code[-2:],
+        ),
+    )
+
+
+def _stop_public(session: Session, stop: Stop) -> StopPublic:
+    parcel = session.get(Parcel, stop.parcel_id)
+    assert parcel is not None
+    return StopPublic(
+        id=stop.id or 0,
+        kind=stop.kind,
+        status=stop.status,
+        parcel_id=parcel.id or 0,
+        parcel_status=parcel.status,
+        done_at=stop.done_at,
+    )
+
+
+def _expect_kind(stop: Stop, kind: str, action: str) -> None:
+    if stop.kind != kind:
+        raise ConflictError(f"stop {stop.id} is a {stop.kind} stop: it cannot be {action}")
+
+
+@router.post("/stops/{stop_id}/pickup")
+def pick_up_at_stop(
+    stop: OwnStop, body: StopPickupBody, session: SessionDep, user: CourierUser
+) -> StopPublic:
+    """Confirm a pickup with the code on the parcel's label (a wrong code is a 409)."""
+    _expect_kind(stop, "pickup", "picked up at")
+    lifecycle.perform(
+        session,
+        stop,
+        "complete",
+        actor_user_id=user.id,
+        actor_role=lifecycle.COURIER,
+        detail={"label_code": body.label_code.strip()},
+    )
+    stop.done_at = utc_now()
+    session.add(stop)
+    session.commit()
+    session.refresh(stop)
+    return _stop_public(session, stop)
+
+
+@router.post("/stops/{stop_id}/deliver")
+def deliver_at_stop(
+    stop: OwnStop, body: StopDeliverBody, session: SessionDep, user: CourierUser
+) -> StopPublic:
+    """Complete a delivery with the recipient's name and, if taken, a photo."""
+    _expect_kind(stop, "delivery", "delivered at")
+    detail: dict[str, object] = {"recipient": body.recipient}
+    if body.photo is not None:
+        raw = base64.b64decode(body.photo)
+        # The photo's fingerprint goes in the log; storing the image itself is not built yet.
+        detail["photo_sha256"] = hashlib.sha256(raw).hexdigest()
+        detail["photo_bytes"] = len(raw)
+    lifecycle.perform(
+        session,
+        stop,
+        "complete",
+        actor_user_id=user.id,
+        actor_role=lifecycle.COURIER,
+        detail=detail,
+    )
+    stop.recipient = body.recipient
+    stop.done_at = utc_now()
+    session.add(stop)
+    session.commit()
+    session.refresh(stop)
+    return _stop_public(session, stop)
+
+
+@router.post("/stops/{stop_id}/fail")
+def fail_stop(
+    stop: OwnStop, body: StopFailBody, session: SessionDep, user: CourierUser
+) -> StopPublic:
+    """Fail a stop, saying why (nobody home, shop closed...)."""
+    lifecycle.perform(
+        session,
+        stop,
+        "fail",
+        actor_user_id=user.id,
+        actor_role=lifecycle.COURIER,
+        detail={"reason": body.reason},
+    )
+    stop.failure_reason = body.reason
+    stop.done_at = utc_now()
+    session.add(stop)
+    session.commit()
+    session.refresh(stop)
+    return _stop_public(session, stop)
