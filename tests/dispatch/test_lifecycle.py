@@ -1047,5 +1047,5 @@ def test_order_parcel_and_stop_lifecycle_machine(session: Session, world: World)
     OrderLifecycle.world = world
     run_state_machine_as_test(
         OrderLifecycle,
-        settings=settings(max_examples=80, stateful_step_count=30, deadline=None),
+        settings=settings(max_examples=50, stateful_step_count=30, deadline=None),
     )
