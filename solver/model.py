@@ -342,14 +342,14 @@ class Problem(_Validated):
         seen: set[int] = set()
         for number, (pickup, delivery) in enumerate(pairs):
             label = f"Problem.pairs[{number}]"
+            if pickup == delivery:
+                raise ProblemError(f"{label}: pickup and delivery are the same client {pickup}")
             for index in (pickup, delivery):
                 if not 0 <= index < self.n_clients:
                     raise ProblemError(f"{label}: client {index} is not in the problem")
                 if index in seen:
                     raise ProblemError(f"{label}: client {index} is in more than one pair")
                 seen.add(index)
-            if pickup == delivery:
-                raise ProblemError(f"{label}: pickup and delivery are the same client {pickup}")
             if self.clients[pickup].demand != self.clients[delivery].demand:
                 raise ProblemError(
                     f"{label}: the pickup's demand {self.clients[pickup].demand} differs from "

@@ -100,3 +100,63 @@ def test_defaults_mean_open_windows_and_return_to_start() -> None:
     assert (client.tw_early, client.tw_late) == (0, MAX_TIME)
     assert vehicle.end_depot == 0 == vehicle.return_depot
     assert client.replace(service=5).service == 5
+
+
+@pytest.mark.parametrize(
+    ("changes", "pattern"),
+    [
+        ({"pairs": ((0, 5),)}, r"Problem\.pairs\[0\]: client 5 is not in the problem"),
+        ({"pairs": ((0, 0),)}, r"pickup and delivery are the same client 0"),
+        ({"pairs": ((0, 1),)}, r"the pickup's demand \(3,\) differs from the delivery's \(4,\)"),
+        (
+            {"clients": (Client(location=1, on_board=3),)},
+            r"Problem\.clients\[0\]\.on_board 3 is not a vehicle type index",
+        ),
+        (
+            {
+                "clients": (Client(location=1, on_board=0),),
+                "vehicle_types": (VehicleType(count=2, capacity=(10,)),),
+            },
+            r"on_board: vehicle type 0 must be one bike \(count 1\), not 2",
+        ),
+        (
+            {"vehicle_types": (VehicleType(capacity=(10,), start_location=7),)},
+            r"vehicle_types\[0\]\.start_location 7 is outside the matrices",
+        ),
+        ({"max_duration_cost": -1}, r"Problem\.max_duration_cost must be >= 0"),
+    ],
+)
+def test_bad_operations_fields_raise_naming_the_field(
+    changes: dict[str, object], pattern: str
+) -> None:
+    """Pairs, on-board parcels and re-plan starts are checked against the problem."""
+    with pytest.raises(ProblemError, match=pattern):
+        _problem(**changes)
+
+
+@pytest.mark.parametrize(
+    ("build", "field"),
+    [
+        (lambda: Client(location=1, requires="cooled"), "requires"),
+        (lambda: Client(location=1, late_cost=-2), "late_cost"),
+        (lambda: Client(location=1, max_ride=-1), "max_ride"),
+        (lambda: VehicleType(break_early=10, break_late=5), "break_early"),
+        (lambda: VehicleType(skills=("",)), "skills"),
+        (lambda: VehicleType(duration_cost=-1), "duration_cost"),
+    ],
+)
+def test_bad_operations_values_raise_naming_the_field(build: object, field: str) -> None:
+    """A string for a list of skills, a negative cost or an inverted break window is refused."""
+    with pytest.raises(ProblemError, match=rf"\.{field}"):
+        build()  # type: ignore[operator]
+
+
+def test_uses_operations_says_which_core_a_problem_needs() -> None:
+    """Classic problems stay on the fast core; any operations field moves them."""
+    assert not _problem().uses_operations
+    assert _problem(
+        pairs=((0, 1),), clients=(Client(location=1), Client(location=2))
+    ).uses_operations
+    assert _problem(max_duration_cost=1).uses_operations
+    soft = (Client(location=1, due=5, late_cost=1), Client(location=2))
+    assert _problem(clients=soft).uses_operations
