@@ -18,7 +18,7 @@ from sqlmodel import Session
 
 from dispatch.api.errors import ForbiddenError, NotFoundError, UnauthorizedError
 from dispatch.config import Settings, get_settings
-from dispatch.models import AuthToken, Shop, User
+from dispatch.models import AuthToken, Courier, Shop, User
 from dispatch.security import (
     ROLES,
     STAFF_ROLES,
@@ -99,7 +99,22 @@ def get_auth(
     if found is None:
         raise UnauthorizedError(_BAD_TOKEN)
     token, user = found
+    if not _linked_account_active(session, user):
+        raise UnauthorizedError("this account's shop or courier is deactivated: ask the operator")
     return Auth(user=user, token=token, via=via)
+
+
+def _linked_account_active(session: Session, user: User) -> bool:
+    """A shop's or courier's login ends with the shop or courier it belongs to."""
+    if user.shop_id is not None:
+        shop = session.get(Shop, user.shop_id)
+        if shop is None or not shop.active:
+            return False
+    if user.courier_id is not None:
+        courier = session.get(Courier, user.courier_id)
+        if courier is None or not courier.active:
+            return False
+    return True
 
 
 CurrentAuth = Annotated[Auth, Depends(get_auth)]

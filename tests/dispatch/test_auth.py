@@ -611,3 +611,49 @@ def test_unknown_route_is_json_404(client: TestClient) -> None:
 
 def test_hash_token_is_sha256_hex() -> None:
     assert hash_token("abc") == hashlib.sha256(b"abc").hexdigest()
+
+
+def test_a_deactivated_shop_or_courier_logs_its_accounts_out(engine: Engine) -> None:
+    """Deactivating a shop or a courier ends its logins: their tokens are then 401."""
+    from dispatch.models import BikeType, Courier, Shop, Town
+    from dispatch.security import create_user, issue_login_token
+
+    with Session(engine) as session:
+        town = Town(name="t")
+        session.add(town)
+        session.commit()
+        assert town.id is not None
+        shop = Shop(town_id=town.id, name="Bakery", lat=60.17, lon=24.94)
+        bike = BikeType(town_id=town.id, name="b", capacity_g=1, capacity_ml=1, capacity_parcels=1)
+        session.add_all([shop, bike])
+        session.commit()
+        assert shop.id is not None
+        assert bike.id is not None
+        courier = Courier(town_id=town.id, name="c", bike_type_id=bike.id)
+        session.add(courier)
+        session.commit()
+        shop_user = create_user(session, "s@x.test", "long enough pw", "shop", shop_id=shop.id)
+        courier_user = create_user(
+            session, "c@x.test", "long enough pw", "courier", courier_id=courier.id
+        )
+        shop_token, _ = issue_login_token(session, shop_user, kind="bearer")
+        courier_token, _ = issue_login_token(session, courier_user, kind="bearer")
+        shop_id, courier_id = shop.id, courier.id
+    client = TestClient(create_app(engine=engine))
+    for token in (shop_token, courier_token):
+        assert (
+            client.get("/api/me", headers={"Authorization": f"Bearer {token}"}).status_code == 200
+        )
+    with Session(engine) as session:
+        shop_row = session.get(Shop, shop_id)
+        courier_row = session.get(Courier, courier_id)
+        assert shop_row is not None
+        assert courier_row is not None
+        shop_row.active = False
+        courier_row.active = False
+        session.add_all([shop_row, courier_row])
+        session.commit()
+    for token in (shop_token, courier_token):
+        answer = client.get("/api/me", headers={"Authorization": f"Bearer {token}"})
+        assert answer.status_code == 401
+        assert "deactivated" in answer.json()["detail"]
