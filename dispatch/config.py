@@ -27,6 +27,11 @@ class Settings(BaseSettings):
     secure_cookies: bool = False
     #: Redis for live updates across worker processes (the live-operations part).
     redis_url: str = "redis://127.0.0.1:6379/0"
+    #: Run the cutoff clock (close due windows and plan them) inside the app's lifespan.
+    #: ``velocal serve`` turns it on; off by default so an app built in a test stays quiet.
+    run_scheduler: bool = False
+    #: Seconds between two ticks of that clock.
+    scheduler_interval_s: float = 30.0
 
 
 @lru_cache

@@ -6,7 +6,14 @@ import sys
 
 import typer
 
-from dispatch.cli import bench_command, demo_command, plan_command, routing_commands, solve_command
+from dispatch.cli import (
+    bench_command,
+    demo_command,
+    plan_command,
+    routing_commands,
+    serve_command,
+    solve_command,
+)
 from routing.errors import RoutingError
 
 app = typer.Typer(
@@ -24,6 +31,7 @@ app.command("profile")(routing_commands.profile)
 app.command("demo")(demo_command.demo)
 app.command("solve")(solve_command.solve)
 app.command("plan")(plan_command.plan)
+app.command("serve")(serve_command.serve)
 app.add_typer(bench_command.bench_app, name="bench")
 
 
