@@ -12,7 +12,16 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, DateTime, Index, String, TypeDecorator, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    Column,
+    DateTime,
+    Index,
+    LargeBinary,
+    String,
+    TypeDecorator,
+    UniqueConstraint,
+)
 from sqlmodel import Field, SQLModel
 
 #: Named constraints and indexes, so later migrations can alter them on SQLite too.
@@ -313,6 +322,23 @@ class Stop(SQLModel, table=True):
     recipient: str = ""
     failure_reason: str = ""
     done_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
+
+
+class DeliveryPhoto(SQLModel, table=True):
+    """Proof of delivery: the photo a courier took at a delivery stop, at most one per stop.
+
+    ``content_type`` is sniffed from the image's first bytes (JPEG, PNG or WebP), never taken
+    from the client; ``sha256`` and ``size_bytes`` are also in the stop's ``complete`` event.
+    """
+
+    id: int | None = Field(default=None, primary_key=True)
+    stop_id: int = Field(foreign_key="stop.id", unique=True, index=True)
+    content_type: str  # "image/jpeg", "image/png" or "image/webp"
+    data: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    sha256: str
+    size_bytes: int
+    created_at: datetime = _created()
+    uploaded_by: int = Field(foreign_key="user.id")
 
 
 # ── the event log ──────────────────────────────────────────────────────────────────────────

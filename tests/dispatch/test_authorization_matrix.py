@@ -18,6 +18,7 @@ case. Records that operator-only calls would change for good (a shop's API token
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import sys
@@ -44,6 +45,7 @@ from dispatch.models import (
     BikeType,
     Courier,
     Customer,
+    DeliveryPhoto,
     DeliveryWindow,
     Hub,
     Order,
@@ -211,6 +213,7 @@ EXPECTED: Final[dict[tuple[str, str], Access]] = {
     ("GET", "/api/board/windows/{window_id}/plan"): STAFF_ONLY,
     ("POST", "/api/board/windows/{window_id}/plan"): STAFF_ONLY,
     ("POST", "/api/board/stops/{stop_id}/move"): STAFF_ONLY,
+    ("GET", "/api/board/stops/{stop_id}/photo"): STAFF_ONLY,
     ("GET", "/api/board/events"): STAFF_ONLY,
 }
 
@@ -226,6 +229,7 @@ PATH_OVERRIDES: Final[dict[tuple[str, str], dict[str, str]]] = {
     ("DELETE", "/api/shifts/{shift_id}"): {"shift_id": "spare_shift"},
     ("POST", "/api/accounts/{user_id}/deactivate"): {"user_id": "spare_account"},
     ("POST", "/api/board/windows/{window_id}/plan"): {"window_id": "open_window"},
+    ("GET", "/api/board/stops/{stop_id}/photo"): {"stop_id": "photo_stop"},
 }
 
 _BODY_METHODS: Final = frozenset({"POST", "PUT", "PATCH"})
@@ -335,7 +339,8 @@ def build_world(session: Session) -> World:
     """A town with a hub and a bike type; shops A and B (and a spare) with products; couriers
     A and B with today's shifts (and a spare with a later shift); customers A and B with one
     order and parcel each in a planned window; a current plan whose route of courier A picks
-    up and delivers A's parcel (courier B's route does B's); an open window for later."""
+    up and delivers A's parcel (courier B's route does B's), with a photo at A's delivery; an
+    open window for later."""
     zone = ZoneInfo(ZONE)
     now = utc_now()
     today = now.astimezone(zone).date()
@@ -485,6 +490,19 @@ def build_world(session: Session) -> World:
         CUSTOMER_B: account("cust-b@v.test", "customer", customer_id=_id(customers[1])),
     }
     spare_account = account("spare@v.test", "customer")
+    # Courier A's delivery stop has a proof-of-delivery photo (the board serves it).
+    png = b"\x89PNG\r\n\x1a\n" + b"\x00" * 16
+    _add(
+        session,
+        DeliveryPhoto(
+            stop_id=_id(stops[1]),
+            content_type="image/png",
+            data=png,
+            sha256=hashlib.sha256(png).hexdigest(),
+            size_bytes=len(png),
+            uploaded_by=users[COURIER],
+        ),
+    )
     shop_tokens = {
         ESHOP: create_shop_api_token(session, shop_a),
         ESHOP_B: create_shop_api_token(session, shop_b),
@@ -505,6 +523,7 @@ def build_world(session: Session) -> World:
         "spare_shift": _id(spare_shift),
         "spare_account": spare_account,
         "open_window": _id(open_window),
+        "photo_stop": _id(stops[1]),
     }
     return World(users=users, shop_tokens=shop_tokens, ids=ids)
 

@@ -9,6 +9,7 @@ and on PostgreSQL.
 from __future__ import annotations
 
 import base64
+import hashlib
 from datetime import datetime
 from typing import Any
 
@@ -16,7 +17,8 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session, col, select
 
-from dispatch.models import Event, Order, Parcel, Stop
+from dispatch.api.routes.courier import NOT_AN_IMAGE
+from dispatch.models import DeliveryPhoto, Event, Order, Parcel, Stop
 from tests.dispatch import test_orders_api as base
 from tests.dispatch.test_orders_api import World, bearer_for, delivery_body, place, plan_route
 
@@ -363,7 +365,7 @@ def test_pickup_needs_the_label_code_then_delivery_completes_the_order(
     assert wrong_kind.status_code == 409
     assert wrong_kind.json()["detail"].endswith("is a delivery stop: it cannot be picked up at")
 
-    photo = base64.b64encode(b"\xff\xd8 a tiny jpeg").decode()
+    photo = base64.b64encode(b"\xff\xd8\xff\xe0 a tiny jpeg").decode()
     delivered = client.post(
         f"/api/courier/stops/{stops['delivery0'].id}/deliver",
         json={"recipient": "Ann", "photo": photo},
@@ -382,7 +384,7 @@ def test_pickup_needs_the_label_code_then_delivery_completes_the_order(
             col(Event.action) == "complete",
         )
     ).one()
-    assert event.detail["photo_bytes"] == len(b"\xff\xd8 a tiny jpeg")
+    assert event.detail["photo_bytes"] == len(b"\xff\xd8\xff\xe0 a tiny jpeg")
     tracking = client.get(f"/api/track/{order['tracking_token']}").json()
     assert tracking["status"] == "out_for_delivery"
     assert {p["status"] for p in tracking["parcels"]} == {"delivered", "ready"}
@@ -431,3 +433,154 @@ def test_delivery_photo_must_be_base64_and_at_most_2_mb(
     ]
     nameless = client.post(url, json={"recipient": ""}, headers=heads["aino"])
     assert nameless.json()["errors"] == [{"field": "recipient", "message": "must not be empty"}]
+
+
+# ── proof of delivery ──────────────────────────────────────────────────────────────────────
+
+#: A tiny image of each accepted kind, told apart by its first bytes (the rest is filler).
+JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + bytes(range(256)) + b"\xff\xd9"
+PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(255, -1, -1))
+WEBP = b"RIFF\x24\x00\x00\x00WEBPVP8 " + b"\x00\x01\x02\xfe\xff" * 20
+
+
+def picked_up_delivery(
+    client: TestClient,
+    world: World,
+    order: dict[str, Any],
+    heads: dict[str, dict[str, str]],
+    session: Session,
+) -> Stop:
+    """The bakery's parcel ready and on Aino's bike: its delivery stop, ready to deliver."""
+    parcel = parcel_of(session, order["id"], world.bakery.id)
+    assert mark_ready(client, heads["bakery"], parcel.id).status_code == 200
+    stops = plan_route(session, world, order["id"])
+    picked = client.post(
+        f"/api/courier/stops/{stops['pickup0'].id}/pickup",
+        json={"label_code": parcel.label_code},
+        headers=heads["aino"],
+    )
+    assert picked.status_code == 200, picked.text
+    return stops["delivery0"]
+
+
+def photo_url(stop_id: int | None) -> str:
+    return f"/api/board/stops/{stop_id}/photo"
+
+
+@pytest.mark.parametrize(
+    ("image", "content_type"),
+    [(JPEG, "image/jpeg"), (PNG, "image/png"), (WEBP, "image/webp")],
+    ids=["jpeg", "png", "webp"],
+)
+def test_delivered_photo_round_trips_byte_for_byte(
+    client: TestClient,
+    world: World,
+    order: dict[str, Any],
+    heads: dict[str, dict[str, str]],
+    session: Session,
+    image: bytes,
+    content_type: str,
+) -> None:
+    """The photo is stored with the delivery; the board serves the same bytes with the type
+    its bytes show, to dispatchers and operators; the event keeps its hash and size."""
+    stop = picked_up_delivery(client, world, order, heads, session)
+    assert client.get(photo_url(stop.id), headers=heads["dispatcher"]).json() == {
+        "detail": f"photo of stop {stop.id} not found"
+    }
+    delivered = client.post(
+        f"/api/courier/stops/{stop.id}/deliver",
+        json={"recipient": "Ann", "photo": base64.b64encode(image).decode()},
+        headers=heads["aino"],
+    )
+    assert delivered.status_code == 200, delivered.text
+    operator = bearer_for(session, "operator", "op@v.fi")
+    for who in (heads["dispatcher"], operator):
+        response = client.get(photo_url(stop.id), headers=who)
+        assert response.status_code == 200, response.text
+        assert response.content == image
+        assert response.headers["content-type"] == content_type
+        assert "no-store" in response.headers["cache-control"]
+    digest = hashlib.sha256(image).hexdigest()
+    (row,) = session.exec(select(DeliveryPhoto)).all()
+    assert (row.stop_id, row.sha256, row.size_bytes) == (stop.id, digest, len(image))
+    assert row.created_at.tzinfo is not None
+    event = session.exec(
+        select(Event).where(
+            col(Event.entity) == "stop",
+            col(Event.entity_id) == stop.id,
+            col(Event.action) == "complete",
+        )
+    ).one()
+    assert (event.detail["photo_sha256"], event.detail["photo_bytes"]) == (digest, len(image))
+    assert row.uploaded_by == event.user_id
+
+
+def test_invalid_photo_is_422_and_the_stop_stays_undelivered(
+    client: TestClient,
+    world: World,
+    order: dict[str, Any],
+    heads: dict[str, dict[str, str]],
+    session: Session,
+) -> None:
+    """Not an image (whatever it claims to be), or over 2 MB: 422 naming ``photo``, and
+    nothing changes; the same delivery with no photo then goes through."""
+    stop = picked_up_delivery(client, world, order, heads, session)
+    url = f"/api/courier/stops/{stop.id}/deliver"
+    too_big = b"\xff\xd8\xff" + b"x" * (2 * 1024 * 1024)
+    for raw, message in (
+        (b"GIF89a not accepted", NOT_AN_IMAGE),
+        (b"<svg xmlns='http://www.w3.org/2000/svg'/>", NOT_AN_IMAGE),
+        (b"\xff\xd8 almost a jpeg", NOT_AN_IMAGE),
+        (b"RIFF\x00\x00\x00\x00WAVEfmt ", NOT_AN_IMAGE),
+        (b"", NOT_AN_IMAGE),
+        (too_big, f"must be at most 2 MB decoded (got {len(too_big)} bytes)"),
+    ):
+        body = {"recipient": "Ann", "photo": base64.b64encode(raw).decode()}
+        response = client.post(url, json=body, headers=heads["aino"])
+        assert response.status_code == 422, (raw[:12], response.text)
+        assert response.json()["errors"] == [{"field": "photo", "message": message}]
+        assert response.json()["detail"] == f"photo: {message}"
+    session.refresh(stop)
+    parcel = session.get(Parcel, stop.parcel_id)
+    assert parcel is not None
+    session.refresh(parcel)
+    assert (stop.status, stop.recipient, stop.done_at) == ("planned", "", None)
+    assert parcel.status == "picked_up"
+    assert session.exec(select(DeliveryPhoto)).all() == []
+    completions = select(Event).where(col(Event.entity) == "stop", col(Event.entity_id) == stop.id)
+    assert session.exec(completions).all() == []
+    assert client.get(photo_url(stop.id), headers=heads["dispatcher"]).status_code == 404
+
+    plain = client.post(url, json={"recipient": "Ann"}, headers=heads["aino"])
+    assert plain.status_code == 200, plain.text
+    assert client.get(photo_url(stop.id), headers=heads["dispatcher"]).json() == {
+        "detail": f"photo of stop {stop.id} not found"
+    }
+
+
+def test_photo_is_for_staff_only(
+    client: TestClient,
+    world: World,
+    order: dict[str, Any],
+    heads: dict[str, dict[str, str]],
+    session: Session,
+) -> None:
+    """Shops, couriers (the one who took it too) and customers get 403, nobody logged in a
+    401; a stop that does not exist is a 404."""
+    stop = picked_up_delivery(client, world, order, heads, session)
+    body = {"recipient": "Ann", "photo": base64.b64encode(PNG).decode()}
+    delivered = client.post(
+        f"/api/courier/stops/{stop.id}/deliver", json=body, headers=heads["aino"]
+    )
+    assert delivered.status_code == 200, delivered.text
+    for who in ("aino", "bo", "bakery", "books", "customer"):
+        response = client.get(photo_url(stop.id), headers=heads[who])
+        assert response.status_code == 403, who
+        assert response.json() == {
+            "detail": "forbidden: this needs the role operator or dispatcher"
+        }
+    anonymous = client.get(photo_url(stop.id))
+    assert anonymous.status_code == 401
+    assert anonymous.headers["www-authenticate"] == 'Bearer realm="velocal"'
+    missing = client.get(photo_url(987654), headers=heads["dispatcher"])
+    assert missing.json() == {"detail": "stop 987654 not found"}

@@ -2,7 +2,8 @@
 
 Only courier accounts, and only their own shifts and stops: another courier's answers the same
 404 as one that does not exist. Every stop change goes through ``lifecycle.perform``, which
-moves the parcel (and its order) along.
+moves the parcel (and its order) along. A delivery's photo is kept as proof of delivery
+(``DeliveryPhoto``), committed with the stop's change.
 """
 
 from __future__ import annotations
@@ -10,16 +11,17 @@ from __future__ import annotations
 import base64
 import hashlib
 from datetime import timedelta
-from typing import Annotated
+from typing import Annotated, Final
 
 from fastapi import APIRouter, Depends
 from sqlmodel import Session, col, select
 
 from dispatch import lifecycle
 from dispatch.api.deps import SessionDep, own_courier, require_roles
-from dispatch.api.errors import ConflictError, NotFoundError
+from dispatch.api.errors import ConflictError, InvalidFieldError, NotFoundError
 from dispatch.api.routes.orders import local_date, the_town
 from dispatch.models import (
+    DeliveryPhoto,
     Order,
     Parcel,
     Plan,
@@ -208,17 +210,48 @@ def pick_up_at_stop(
     return _stop_public(session, stop)
 
 
+#: Why a photo that is no image is refused (its type is told by its first bytes, never by
+#: what the client declares).
+NOT_AN_IMAGE: Final = "is not a JPEG, PNG or WebP image (judged by its bytes)"
+
+
+def sniff_image_type(raw: bytes) -> str | None:
+    """``image/jpeg``, ``image/png`` or ``image/webp`` from the magic bytes; None otherwise."""
+    if raw.startswith(b"\xff\xd8\xff"):
+        return "image/jpeg"
+    if raw.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "image/png"
+    if len(raw) >= 12 and raw[:4] == b"RIFF" and raw[8:12] == b"WEBP":
+        return "image/webp"
+    return None
+
+
 @router.post("/stops/{stop_id}/deliver")
 def deliver_at_stop(
     stop: OwnStop, body: StopDeliverBody, session: SessionDep, user: CourierUser
 ) -> StopPublic:
-    """Complete a delivery with the recipient's name and, if taken, a photo."""
+    """Complete a delivery with the recipient's name and, if taken, a photo (JPEG, PNG or
+    WebP, at most 2 MB), which is kept as proof of delivery."""
     _expect_kind(stop, "delivery", "delivered at")
+    assert user.id is not None
     detail: dict[str, object] = {"recipient": body.recipient}
+    photo: DeliveryPhoto | None = None
     if body.photo is not None:
-        raw = base64.b64decode(body.photo)
-        # The photo's fingerprint goes in the log; storing the image itself is not built yet.
-        detail["photo_sha256"] = hashlib.sha256(raw).hexdigest()
+        # The body's validator has checked the base64 and the 2 MB limit.
+        raw = base64.b64decode(body.photo, validate=True)
+        content_type = sniff_image_type(raw)
+        if content_type is None:
+            raise InvalidFieldError("photo", NOT_AN_IMAGE)
+        digest = hashlib.sha256(raw).hexdigest()
+        photo = DeliveryPhoto(
+            stop_id=stop.id or 0,
+            content_type=content_type,
+            data=raw,
+            sha256=digest,
+            size_bytes=len(raw),
+            uploaded_by=user.id,
+        )
+        detail["photo_sha256"] = digest
         detail["photo_bytes"] = len(raw)
     lifecycle.perform(
         session,
@@ -231,6 +264,9 @@ def deliver_at_stop(
     stop.recipient = body.recipient
     stop.done_at = utc_now()
     session.add(stop)
+    if photo is not None:
+        # One commit: the photo is stored with the stop's change, or neither is.
+        session.add(photo)
     session.commit()
     session.refresh(stop)
     return _stop_public(session, stop)

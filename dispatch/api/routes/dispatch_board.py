@@ -1,5 +1,5 @@
 """The dispatcher's board: the day's windows, a window's current plan, planning and re-planning,
-moving a stop to another courier by hand, and the event log.
+moving a stop to another courier by hand, a delivery's photo, and the event log.
 
 Dispatchers and operators only. Planning itself lives in ``dispatch.planning`` (imported when a
 route needs it, so the board's reads work without the solver stack loaded).
@@ -14,7 +14,7 @@ from types import ModuleType
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Response
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
@@ -24,6 +24,7 @@ from dispatch.api.errors import ConflictError, InvalidFieldError, NotFoundError
 from dispatch.api.routes.setup import get_town
 from dispatch.models import (
     Courier,
+    DeliveryPhoto,
     DeliveryWindow,
     Event,
     Order,
@@ -315,6 +316,38 @@ def move_stop(stop_id: int, body: StopMove, session: SessionDep, user: StaffUser
         raise ConflictError(str(error)) from None
     session.commit()
     return plan_view(session, new_plan)
+
+
+# ── proof of delivery ──────────────────────────────────────────────────────────────────
+
+
+@router.get(
+    "/stops/{stop_id}/photo",
+    response_class=Response,
+    responses={
+        200: {
+            "content": {"image/jpeg": {}, "image/png": {}, "image/webp": {}},
+            "description": "The photo's bytes, as the courier uploaded them",
+        }
+    },
+)
+def read_stop_photo(stop_id: int, session: SessionDep, user: StaffUser) -> Response:
+    """The photo taken at a delivery stop (proof of delivery), with its sniffed type."""
+    if session.get(Stop, stop_id) is None:
+        raise NotFoundError("stop", stop_id)
+    photo = session.exec(select(DeliveryPhoto).where(col(DeliveryPhoto.stop_id) == stop_id)).first()
+    if photo is None:
+        raise NotFoundError("photo of stop", stop_id)
+    return Response(
+        content=photo.data,
+        media_type=photo.content_type,
+        headers={
+            # Personal data: not for shared caches; and the browser keeps to the stored type.
+            "Cache-Control": "private, no-store",
+            "X-Content-Type-Options": "nosniff",
+            "ETag": f'"{photo.sha256}"',
+        },
+    )
 
 
 # ── the event log ──────────────────────────────────────────────────────────────────────────
