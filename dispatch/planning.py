@@ -19,7 +19,9 @@ Decisions worth knowing:
   PostgreSQL that is ``SELECT ... FOR UPDATE``; on SQLite ``BEGIN IMMEDIATE`` (the database's
   write lock, waited for up to ``SQLITE_LOCK_WAIT_S``). The second planner then re-reads the
   window and replaces the first one's plan. ``plan_window`` and ``move_stop`` commit.
-- **Room test**: ``window_has_room`` is an estimate, not a solve (see its docstring).
+- **Room test**: ``window_has_room`` is an insertion test: the window's accepted orders and
+  couriers as a solver problem, the new order inserted into their plan with no search (see
+  its docstring); the base problem is cached per window and process.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from __future__ import annotations
 import itertools
 import math
 import re
+import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -60,7 +63,6 @@ from dispatch.models import (
 from dispatch.network import TownNetwork, get_network
 from routing import DEFAULT_MAX_SNAP_M, snap_points, travel_matrix
 from routing.errors import RoutingError
-from routing.geo import haversine_m
 from solver import MAX_TIME, Client, Depot, Problem, Result, VehicleType, check, solve
 from solver.schedule import build_result
 
@@ -685,12 +687,248 @@ class RoomVerdict:
     reason: str = ""
 
 
-#: Cargo bikes ride about this fast between doors, detours included (m/s of straight line).
-_ESTIMATE_SPEED_MPS = 3.0
-#: Beardwood–Halton–Hammersley: a good tour through n random points in area A is ≈ k·√(nA).
-_BHH = 0.7124
-#: Share of the couriers' time the estimate lets the plan fill (the rest absorbs its error).
-_ESTIMATE_FILL = 0.85
+#: What a customer is told when the solver finds no place for the order.
+ROOM_FULL = "the couriers of this window are fully booked"
+ROOM_TOO_FAR = "no courier can reach the address within the window"
+ROOM_TOO_BIG = "the order is too big for every bike on shift"
+ROOM_NEEDS = "no bike on shift can carry what the order needs"
+ROOM_NO_PATH = "a cargo bike cannot reach the address"
+#: Search iterations tried after a plain insertion fails (a few ruin-and-recreate moves).
+ROOM_RETRY_ITERATIONS = 30
+#: Windows whose base problem (accepted orders, matrices, starting plan) is kept in memory.
+_ROOM_CACHE_SIZE = 32
+
+
+@dataclass
+class _RoomBase:
+    """A window's accepted orders as a solver problem, and the plan they start from.
+
+    Plain data only (no ORM rows), so it can outlive the session that built it; ``key`` is
+    everything it was built from, and a request whose key differs rebuilds it.
+    """
+
+    key: tuple[Any, ...]
+    problem: Problem  # may have no clients: then only depots and vehicle types matter
+    points: list[tuple[float, float]]  # (lat, lon) per location index
+    snapped: list[Any]  # per profile: SnappedPoints of ``points``
+    profiles: list[str]
+    initial: list[tuple[int, list[list[int]]]]  # vehicle type, trips of client indices
+    placed: frozenset[int]
+    clock: Clock
+
+
+_ROOM_CACHE: dict[tuple[str, int], _RoomBase] = {}  # by (database URL, window id)
+_ROOM_LOCK = threading.Lock()
+
+
+def _room_fleet_problem(
+    window: DeliveryWindow,
+    town: Town,
+    hubs: list[Hub],
+    fleet: list[tuple[Shift, Courier, BikeType]],
+) -> tuple[Problem, list[tuple[float, float]], list[str], Clock]:
+    """A window without accepted orders: depots and vehicle types as ``build_problem`` makes
+    them, matrices over the hubs only (``build_problem`` returns no problem without clients)."""
+    shifts = [shift for shift, _, _ in fleet]
+    clock = clock_for(window, shifts)
+    zone = ZoneInfo(town.time_zone)
+    profiles = sorted({bike.profile for _, _, bike in fleet})
+    points = list(dict.fromkeys((h.lat, h.lon) for h in hubs))
+    index = {point: i for i, point in enumerate(points)}
+    depots = []
+    for hub in hubs:
+        opens = clock.local(window.starts_at, hub.opens, zone)
+        closes = clock.local(window.starts_at, hub.closes, zone)
+        if closes <= opens:
+            opens, closes = 0, MAX_TIME
+        depots.append(
+            Depot(location=index[hub.lat, hub.lon], name=hub.name, opens=opens, closes=closes)
+        )
+    hub_index = {hub.id: number for number, hub in enumerate(hubs)}
+    types = [
+        VehicleType(
+            count=1,
+            capacity=(bike.capacity_g, bike.capacity_ml, bike.capacity_parcels),
+            start_depot=hub_index.get(shift.hub_id, 0),
+            shift_start=clock.seconds(shift.starts_at),
+            shift_end=clock.seconds(shift.ends_at),
+            profile=profiles.index(bike.profile),
+            max_trips=None,
+            reload=RELOAD_S,
+            name=f"{courier.name} (shift {shift.id})",
+            skills=_skills(bike),
+        )
+        for shift, courier, bike in fleet
+    ]
+    size = len(points)
+    empty = np.zeros((len(profiles), size, size), dtype=np.int64)
+    problem = Problem(
+        depots=tuple(depots),
+        clients=(),
+        vehicle_types=tuple(types),
+        durations=empty,
+        distances=empty.copy(),
+        dimensions=DIMENSIONS,
+        name=f"window {window.id}",
+    )
+    return problem, points, profiles, clock
+
+
+def _plan_layout(session: Session, plan_id: int) -> list[tuple[int, list[list[tuple[int, str]]]]]:
+    """A plan's open stops as (shift id, trips of (parcel id, kind)), in route order."""
+    query = (
+        select(PlanRoute.shift_id, PlanTrip.id, Stop.parcel_id, Stop.kind)
+        .join(PlanTrip, col(PlanTrip.route_id) == col(PlanRoute.id))
+        .join(Stop, col(Stop.trip_id) == col(PlanTrip.id))
+        .where(col(PlanRoute.plan_id) == plan_id, col(Stop.status).in_(OPEN_STOPS))
+        .order_by(col(PlanRoute.id), col(PlanTrip.number), col(Stop.sequence))
+    )
+    layout: list[tuple[int, list[list[tuple[int, str]]]]] = []
+    last_trip: int | None = None
+    for shift_id, trip_id, parcel_id, kind in session.exec(query).all():
+        if not layout or layout[-1][0] != shift_id:
+            layout.append((int(shift_id), []))
+            last_trip = None
+        if trip_id != last_trip:
+            layout[-1][1].append([])
+            last_trip = trip_id
+        layout[-1][1][-1].append((int(parcel_id), str(kind)))
+    return layout
+
+
+def _room_base(session: Session, window: DeliveryWindow, town: Town) -> _RoomBase | None:
+    """The window's base problem, from the cache when nothing it depends on has changed."""
+    assert window.id is not None
+    hubs = list(session.exec(select(Hub).where(col(Hub.town_id) == town.id).order_by(col(Hub.id))))
+    if not hubs:
+        return None
+    parcels = _window_parcels(session, window.id)
+    fleet = _window_shifts(session, window)
+    plan = current_plan(session, window.id)
+    layout = _plan_layout(session, plan.id) if plan is not None and plan.id is not None else []
+    shop_ids = sorted({p.shop_id for p, _ in parcels})
+    shops = (
+        [(s.id, s.lat, s.lon) for s in session.exec(select(Shop).where(col(Shop.id).in_(shop_ids)))]
+        if town.mode == "direct"
+        else []
+    )
+    key = (
+        (town.id, town.mode, town.extract, town.profile, town.time_zone),
+        (window.starts_at, window.ends_at, window.cutoff_at),
+        tuple((h.id, h.lat, h.lon, h.opens, h.closes) for h in hubs),
+        tuple(sorted(shops)),
+        tuple(
+            (
+                *(p.id, p.status, p.weight_g, p.volume_ml, p.count, p.needs, p.shop_id),
+                *(p.ready_at, o.lat, o.lon),
+            )
+            for p, o in parcels
+        ),
+        tuple(
+            (
+                *(s.id, s.status, s.starts_at, s.ends_at, s.hub_id, c.id, c.name, b.id),
+                *(b.capacity_g, b.capacity_ml, b.capacity_parcels, b.profile, b.cooled, b.trailer),
+            )
+            for s, c, b in fleet
+        ),
+        plan.id if plan is not None else None,
+        tuple((shift, tuple(map(tuple, trips))) for shift, trips in layout),
+    )
+    slot = (session.get_bind().engine.url.render_as_string(hide_password=True), window.id)
+    with _ROOM_LOCK:
+        cached = _ROOM_CACHE.get(slot)
+    if cached is not None and cached.key == key:
+        return cached
+
+    build = build_problem(session, window)
+    profiles = sorted({bike.profile for _, _, bike in fleet})
+    if build.problem is None:
+        problem, points, profiles, clock = _room_fleet_problem(window, town, hubs, fleet)
+    else:
+        problem, clock = build.problem, build.clock
+        # Coordinates per location index, as build_problem laid them out (hubs, shops, doors).
+        points = [(hubs[0].lat, hubs[0].lon)] * int(problem.durations.shape[1])
+        for hub, depot in zip(hubs, problem.depots, strict=True):
+            points[depot.location] = (hub.lat, hub.lon)
+        for visit, client in zip(build.visits, problem.clients, strict=True):
+            points[client.location] = (visit.lat, visit.lon)
+    lats = np.array([p[0] for p in points])
+    lons = np.array([p[1] for p in points])
+    snapped = [
+        snap_points(
+            get_network(town, profile=profile).graph, lons, lats, max_distance_m=_SNAP_ANYWHERE_M
+        )
+        for profile in profiles
+    ]
+    if build.problem is None:
+        problem = _with_matrices(problem, _room_matrices(town, profiles, snapped, snapped))
+
+    initial: list[tuple[int, list[list[int]]]] = []
+    if problem.n_clients:
+        shift_type = {s.id: t for t, s in enumerate(build.shifts)}
+        if plan is not None:
+            for shift_id, trips in layout:
+                t = shift_type.get(shift_id)
+                if t is None:
+                    continue
+                clients = [
+                    [build.parcel_client[k] for k in trip if k in build.parcel_client]
+                    for trip in trips
+                ]
+                clients = [trip for trip in clients if trip]
+                if clients:
+                    initial.append((t, clients))
+        if not initial:  # no plan yet: a quick greedy plan of the accepted orders
+            greedy = solve(problem, time_limit_s=5.0, max_iterations=0, seed=0)
+            initial = [
+                (route.vehicle_type, [trip.clients for trip in route.trips])
+                for route in greedy.routes
+            ]
+    placed = frozenset(c for _, trips in initial for trip in trips for c in trip)
+    base = _RoomBase(key, problem, points, snapped, profiles, initial, placed, clock)
+    with _ROOM_LOCK:
+        _ROOM_CACHE.pop(slot, None)
+        _ROOM_CACHE[slot] = base  # the newest last: the oldest goes first
+        while len(_ROOM_CACHE) > _ROOM_CACHE_SIZE:
+            _ROOM_CACHE.pop(next(iter(_ROOM_CACHE)))
+    return base
+
+
+def _room_matrices(
+    town: Town, profiles: list[str], origins: list[Any], destinations: list[Any]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Durations and distances per profile from ``origins`` to ``destinations`` (snapped)."""
+    rows, cols = len(origins[0]), len(destinations[0])
+    durations = np.empty((len(profiles), rows, cols), dtype=np.int64)
+    distances = np.empty_like(durations)
+    for p, profile in enumerate(profiles):
+        graph = get_network(town, profile=profile).graph
+        matrix = travel_matrix(graph, origins[p], destinations[p])
+        durations[p] = np.where(matrix.duration_s < 0, MAX_TIME, matrix.duration_s)
+        distances[p] = np.where(matrix.distance_m < 0, MAX_TIME, matrix.distance_m)
+    return durations, distances
+
+
+def _with_matrices(problem: Problem, matrices: tuple[np.ndarray, np.ndarray]) -> Problem:
+    durations, distances = matrices
+    result: Problem = problem.replace(durations=durations, distances=distances)
+    return result
+
+
+def _customer_reason(reason: str) -> str:
+    """The solver's reason for leaving a parcel out, in words a customer understands."""
+    text = reason.lower()
+    if "fleet full" in text:
+        return ROOM_FULL
+    if "needs " in text or "skill" in text:
+        return ROOM_NEEDS
+    if "no path" in text:
+        return ROOM_NO_PATH
+    if "demand" in text or "capacity" in text:
+        return ROOM_TOO_BIG
+    if any(word in text for word in ("time window", "shift", "ride back", "reach", "no time")):
+        return ROOM_TOO_FAR
+    return ROOM_FULL
 
 
 def window_has_room(
@@ -704,38 +942,37 @@ def window_has_room(
     count: int,
     shop_ids: Sequence[int] = (),
 ) -> RoomVerdict:
-    """Whether one more order (its parcels summed) still fits in ``window``: fast, no solve.
+    """Whether one more order (its parcels summed) still fits in ``window``: an insertion test.
 
-    Checks, in order: the window still takes orders, its ``max_orders`` and ``max_weight_g``,
-    couriers on shift, a bike big enough for the new parcels, the fleet's total capacity over
-    its trips, and an estimate of the time the window's work takes: service at every stop,
-    reloads, and riding — a tour through the doors estimated with the Beardwood–Halton–
-    Hammersley formula plus the rides out to the area and back per trip, at a conservative
-    speed — against the couriers' time in the window. Why an estimate and not a solve: a
-    solve needs a travel matrix and a search (hundreds of milliseconds each, for every window
-    a customer looks at), while this is a few indexed queries and arithmetic. Its errors are safe:
-    whatever does not fit at planning time is reported unassigned with the solver's reason.
+    Cheap checks first: the window still takes orders, its ``max_orders`` and
+    ``max_weight_g``, couriers on shift, a bike big enough for the new parcels. Then the
+    window's solver problem (``build_problem``: its accepted parcels, couriers and matrices)
+    is extended by the new order — one parcel per shop of ``shop_ids`` (the sums split evenly;
+    in direct mode each with its pickup at the shop), or one parcel when no shop is named (in
+    direct mode then loaded at the hub, a stand-in for a shop not yet chosen) — and solved
+    from a starting plan with no search (``max_iterations=0``, seed 0): the window's current
+    plan if it has one, else a greedy plan of the accepted orders. The loaded plan is kept and
+    every parcel not on it is inserted where it fits; if the new parcels do not all fit, a
+    few ruin-and-recreate iterations (``ROOM_RETRY_ITERATIONS``) get one more try. The window
+    has room iff every new parcel is placed and no parcel that was placed drops out.
+
+    The base problem (matrices and starting plan) is cached per window in this process and
+    rebuilt whenever the accepted parcels, the couriers, the hubs or the current plan change;
+    a request then only routes the new points. Nothing is written to the database.
     """
     assert window.id is not None
     if window.status != "open":
         return RoomVerdict(False, f"the window is {window.status} and takes no more orders")
-    accepted = select(Order.id, Order.lat, Order.lon).where(
+    accepted = select(func.count(col(Order.id))).where(
         col(Order.window_id) == window.id,
         col(Order.fulfilment) == "delivery",
         col(Order.status).not_in(("cancelled",)),
     )
-    doors = [(la, lo) for _, la, lo in session.exec(accepted).all()]
-    if window.max_orders is not None and len(doors) + 1 > window.max_orders:
-        return RoomVerdict(
-            False, f"the window is full ({len(doors)} of {window.max_orders} orders)"
-        )
-    totals_query = (
-        select(
-            func.coalesce(func.sum(Parcel.weight_g), 0),
-            func.coalesce(func.sum(Parcel.volume_ml), 0),
-            func.coalesce(func.sum(Parcel.count), 0),
-            func.count(col(Parcel.id)),
-        )
+    n_orders = int(session.exec(accepted).one())
+    if window.max_orders is not None and n_orders + 1 > window.max_orders:
+        return RoomVerdict(False, f"the window is full ({n_orders} of {window.max_orders} orders)")
+    total_query = (
+        select(func.coalesce(func.sum(Parcel.weight_g), 0))
         .join(Order, col(Order.id) == col(Parcel.order_id))
         .where(
             col(Order.window_id) == window.id,
@@ -743,7 +980,7 @@ def window_has_room(
             col(Parcel.status).not_in(("cancelled",)),
         )
     )
-    total_g, total_ml, total_n, n_parcels = (int(v) for v in session.exec(totals_query).one())
+    total_g = int(session.exec(total_query).one())
     if window.max_weight_g is not None and total_g + weight_g > window.max_weight_g:
         left = max(0, window.max_weight_g - total_g)
         return RoomVerdict(
@@ -757,65 +994,140 @@ def window_has_room(
         b.capacity_g >= weight_g and b.capacity_ml >= volume_ml and b.capacity_parcels >= count
         for _, _, b in fleet
     ):
-        return RoomVerdict(False, "the order is too big for every bike on shift")
-    hubs = list(
-        session.exec(select(Hub).where(col(Hub.town_id) == window.town_id).order_by(col(Hub.id)))
-    )
-    if not hubs:
-        return RoomVerdict(False, "the town has no hub")
-    doors = [(la, lo) for la, lo in doors if la is not None and lo is not None]
-    doors.append((lat, lon))
-    # Work in the window: trips needed per load dimension over the fleet's average bike.
-    n_bikes = len(fleet)
-    capacity = [
-        sum(getattr(b, name) for _, _, b in fleet) / n_bikes
-        for name in ("capacity_g", "capacity_ml", "capacity_parcels")
-    ]
-    demand = (total_g + weight_g, total_ml + volume_ml, total_n + count)
-    trips = max(
-        1, max(math.ceil(d / c) if c > 0 else 1 for d, c in zip(demand, capacity, strict=True))
-    )
-    trips = max(trips, n_bikes if len(doors) >= n_bikes else 1)
-    hub = hubs[0]
-    d_lat = np.array([d[0] for d in doors])
-    d_lon = np.array([d[1] for d in doors])
-    radial = haversine_m(np.full(len(doors), hub.lon), np.full(len(doors), hub.lat), d_lon, d_lat)
-    metres_per_deg_lat = 111_320.0
-    metres_per_deg_lon = metres_per_deg_lat * math.cos(math.radians(hub.lat))
-    area = max(
-        1.0, float(np.ptp(d_lat)) * metres_per_deg_lat * float(np.ptp(d_lon)) * metres_per_deg_lon
-    )
-    tour_m = _BHH * math.sqrt(len(doors) * area) + 2 * trips * float(np.mean(radial))
-    # Direct mode: one pickup per parcel already accepted and per shop of the new order.
-    pickups = n_parcels + len(set(shop_ids)) if _town_mode(session, window) == "direct" else 0
-    work_s = (
-        tour_m / _ESTIMATE_SPEED_MPS
-        + len(doors) * DELIVERY_SERVICE_S
-        + pickups * PICKUP_SERVICE_S
-        + max(0, trips - n_bikes) * RELOAD_S
-    )
-    available_s = 0.0
-    for shift, _, _ in fleet:
-        begin = max(shift.starts_at, window.starts_at - timedelta(hours=1))
-        finish = min(shift.ends_at, window.ends_at)
-        available_s += max(0.0, (finish - begin).total_seconds())
-    if work_s > _ESTIMATE_FILL * available_s:
-        return RoomVerdict(
-            False,
-            f"the couriers' time is taken: about {work_s / 3600:.1f} h of work for "
-            f"{available_s / 3600:.1f} h on shift",
-        )
-    if (
-        float(radial[-1]) / _ESTIMATE_SPEED_MPS
-        > (window.ends_at - window.starts_at).total_seconds() + 3600
-    ):
-        return RoomVerdict(False, "the address is too far from the hub for this window")
-    return RoomVerdict(True, "")
-
-
-def _town_mode(session: Session, window: DeliveryWindow) -> str:
+        return RoomVerdict(False, ROOM_TOO_BIG)
     town = session.get(Town, window.town_id)
-    return town.mode if town is not None else "hub"
+    if town is None:
+        return RoomVerdict(False, "the window's town does not exist")
+    try:
+        base = _room_base(session, window, town)
+    except PlanningError as error:  # the town's set-up is broken (a hub off the streets)
+        return RoomVerdict(False, f"the window cannot be planned: {error}")
+    if base is None:
+        return RoomVerdict(False, "the town has no hub")
+    return _insertion_test(
+        session, window, town, base, lat, lon, weight_g, volume_ml, count, shop_ids
+    )
+
+
+def _split(total: int, parts: int) -> list[int]:
+    share, rest = divmod(total, parts)
+    return [share + (1 if i < rest else 0) for i in range(parts)]
+
+
+def _insertion_test(
+    session: Session,
+    window: DeliveryWindow,
+    town: Town,
+    base: _RoomBase,
+    lat: float,
+    lon: float,
+    weight_g: int,
+    volume_ml: int,
+    count: int,
+    shop_ids: Sequence[int],
+) -> RoomVerdict:
+    problem = base.problem
+    direct = town.mode == "direct" and bool(shop_ids)
+    shops = (
+        {s.id: s for s in session.exec(select(Shop).where(col(Shop.id).in_(set(shop_ids))))}
+        if direct
+        else {}
+    )
+    parcel_shops: list[int | None] = list(shop_ids) if shop_ids else [None]
+    new_points: list[tuple[float, float]] = [(lat, lon)]
+    shop_location: dict[int, int] = {}
+    for shop_id in dict.fromkeys(shop_ids) if direct else ():
+        shop = shops.get(shop_id)
+        if shop is None:
+            return RoomVerdict(False, f"shop {shop_id} does not exist")
+        shop_location[shop_id] = int(problem.durations.shape[1]) + len(new_points)
+        new_points.append((shop.lat, shop.lon))
+    lats = np.array([p[0] for p in new_points])
+    lons = np.array([p[1] for p in new_points])
+    new_snapped = []
+    for profile in base.profiles:
+        graph = get_network(town, profile=profile).graph
+        snapped = snap_points(graph, lons, lats, max_distance_m=_SNAP_ANYWHERE_M)
+        if float(snapped.distance_m[0]) > DEFAULT_MAX_SNAP_M:
+            return RoomVerdict(False, ROOM_NO_PATH)
+        new_snapped.append(snapped)
+    # The matrix grows by the new points' rows and columns; the base block is reused.
+    n, k = int(problem.durations.shape[1]), len(new_points)
+    out_d, out_m = _room_matrices(town, base.profiles, new_snapped, base.snapped)
+    in_d, in_m = _room_matrices(town, base.profiles, base.snapped, new_snapped)
+    own_d, own_m = _room_matrices(town, base.profiles, new_snapped, new_snapped)
+    grown = []
+    for old, out, into, own in (
+        (problem.durations, out_d, in_d, own_d),
+        (problem.distances, out_m, in_m, own_m),
+    ):
+        matrix = np.empty((len(base.profiles), n + k, n + k), dtype=np.int64)
+        matrix[:, :n, :n] = old[:, :n, :n]
+        matrix[:, n:, :n] = out
+        matrix[:, :n, n:] = into
+        matrix[:, n:, n:] = own
+        grown.append(matrix)
+
+    clock = base.clock
+    start, end = clock.seconds(window.starts_at), clock.seconds(window.ends_at)
+    release = clock.seconds(window.cutoff_at)
+    parts = len(parcel_shops)
+    loads = zip(
+        _split(weight_g, parts), _split(volume_ml, parts), _split(count, parts), strict=True
+    )
+    clients = list(problem.clients)
+    pairs = list(problem.pairs)
+    new_clients: list[int] = []
+    for parcel_shop, (grams, millilitres, parcels) in zip(parcel_shops, loads, strict=True):
+        demand = (grams, millilitres, parcels)
+        if direct and parcel_shop is not None:
+            new_clients.append(len(clients))
+            pairs.append((len(clients), len(clients) + 1))
+            clients.append(
+                Client(
+                    location=shop_location[parcel_shop],
+                    demand=demand,
+                    service=PICKUP_SERVICE_S,
+                    tw_late=max(start, end),
+                    release=release,
+                    name="new pickup",
+                )
+            )
+        new_clients.append(len(clients))
+        clients.append(
+            Client(
+                location=n,
+                demand=demand,
+                service=DELIVERY_SERVICE_S,
+                tw_early=start,
+                tw_late=max(start, end),
+                release=0 if direct else release,
+                depot=0,
+                name="new delivery",
+            )
+        )
+    extended: Problem = problem.replace(
+        clients=tuple(clients),
+        pairs=tuple(pairs),
+        durations=grown[0],
+        distances=grown[1],
+    )
+    initial = base.initial or None
+    reason = ""
+    for iterations in (0, ROOM_RETRY_ITERATIONS):
+        result = solve(
+            extended, time_limit_s=5.0, max_iterations=iterations, seed=0, initial=initial
+        )
+        served = {c for route in result.routes for trip in route.trips for c in trip.clients}
+        missing = [c for c in new_clients if c not in served]
+        dropped = [c for c in base.placed if c not in served]
+        if not missing and not dropped:
+            return RoomVerdict(True, "")
+        reasons = {u.client: u.reason for u in result.unassigned}
+        reason = _customer_reason(reasons.get(missing[0], "")) if missing else ROOM_FULL
+        if reason != ROOM_FULL:  # the order cannot be served at all: no search helps
+            break
+    return RoomVerdict(False, reason)
 
 
 # ── moving a stop by hand ──────────────────────────────────────────────────────────────────
@@ -1096,6 +1408,11 @@ def _window_of_stop(session: Session, stop_id: int) -> int:
 
 
 __all__ = [
+    "ROOM_FULL",
+    "ROOM_NEEDS",
+    "ROOM_NO_PATH",
+    "ROOM_TOO_BIG",
+    "ROOM_TOO_FAR",
     "Build",
     "Clock",
     "MoveVerdict",

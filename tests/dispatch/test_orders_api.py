@@ -690,19 +690,22 @@ def test_wrong_tracking_token_is_404(client: TestClient, world: World) -> None:
 def test_real_planning_zone_and_room(
     client: TestClient, world: World, session: Session, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The real ``dispatch.planning`` zone and room tests behind checkout (graph stubbed)."""
+    """The real ``dispatch.planning`` zone and room tests behind checkout, on the demo graph."""
     monkeypatch.delitem(sys.modules, "dispatch.planning")  # the fake one
     real = pytest.importorskip("dispatch.planning")
     monkeypatch.setitem(sys.modules, "dispatch.planning", real)
-    monkeypatch.setattr(real, "get_network", lambda town, **kw: None)
     monkeypatch.setattr(real, "locate", lambda network, lat, lon: (lat, lon))
     world.town.zone = [[[24.8, 60.1], [25.1, 60.1], [25.1, 60.3], [24.8, 60.3], [24.8, 60.1]]]
     world.window.max_orders = 1
+    world.hub.opens = world.hub.closes = "00:00"  # open round the clock: the test runs any time
     session.add(world.town)
     session.add(world.window)
+    session.add(world.hub)
     session.commit()
 
-    assert place(client, delivery_body(world)).status_code == 201
+    # The room test routes on the town's graph (the bundled Helsinki one): a door on it.
+    placed = place(client, delivery_body(world, lat=60.1705, lon=24.9452))
+    assert placed.status_code == 201, placed.json()
     outside = place(client, delivery_body(world, lat=60.35))
     assert errors_of(outside) == [
         {"field": "lat", "message": "60.35, 24.9 is outside the delivery zone of Kallio"}
