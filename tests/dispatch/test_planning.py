@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import threading
-import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -606,20 +605,14 @@ def test_window_has_room_direct_mode(session: Session) -> None:
     assert nowhere.reason == ROOM_NO_PATH
 
 
-def test_window_has_room_is_fast(session: Session) -> None:
-    warm = build_town(session, orders=2)  # compiles (or loads) the solver's kernels
-    _room_at(session, warm, warm.points[-1])
+def test_window_has_room_answers_for_a_busy_window_from_its_cache(session: Session) -> None:
+    """A hundred accepted orders: the first answer builds the window's cache and a second
+    address reuses it; both say there is room. (How fast: benchmarks/planning_bench.py.)"""
     tiny = build_town(session, orders=100, bikes=({}, {}, {}, {}))
-    started = time.perf_counter()
     first = _room_at(session, tiny, tiny.points[-1])
-    cold_s = time.perf_counter() - started
-    started = time.perf_counter()
     again = _room_at(session, tiny, tiny.points[5])
-    cached_s = time.perf_counter() - started
     assert first.ok, first.reason
     assert again.ok, again.reason
-    assert cold_s < 1.0, cold_s
-    assert cached_s < 0.5, cached_s
 
 
 # ── moving a stop ──────────────────────────────────────────────────────────────────────────
