@@ -484,6 +484,23 @@ def test_shift_rules(
 # ── shops and accounts ─────────────────────────────────────────────────────────────────────
 
 
+def test_a_shop_the_bikes_cannot_reach_is_refused(
+    client: TestClient, auth: dict[str, dict[str, str]], town: Town
+) -> None:
+    """A shop set up far from every street a cargo bike may ride is a 422 on ``lat``, saying
+    how far; moving an existing shop there is refused the same way."""
+    op = auth["operator"]
+    far = client.post("/api/shops", json={"name": "Far", "lat": 60.30, "lon": 24.60}, headers=op)
+    assert far.status_code == 422
+    [error] = far.json()["errors"]
+    assert error["field"] == "lat"
+    assert "from the nearest street a cargo bike can ride" in error["message"]
+    near = client.post("/api/shops", json={"name": "Near", "lat": 60.17, "lon": 24.95}, headers=op)
+    assert near.status_code == 201
+    moved = client.patch(f"/api/shops/{near.json()['id']}", json={"lat": 60.30}, headers=op)
+    assert moved.status_code == 422
+
+
 def test_shop_crud_and_api_token_shown_once(
     client: TestClient, auth: dict[str, dict[str, str]], session: Session, town: Town
 ) -> None:

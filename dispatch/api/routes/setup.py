@@ -534,7 +534,22 @@ def list_shops(session: SessionDep, user: StaffUser) -> list[ShopPublic]:
 @router.post("/shops", status_code=status.HTTP_201_CREATED)
 def create_shop(body: ShopCreate, session: SessionDep, user: OperatorUser) -> ShopPublic:
     shop = Shop(town_id=_town_id(session), **body.model_dump())
+    _check_reachable(session, shop)
     return shop_public(_save(session, shop))
+
+
+def _check_reachable(session: Session, shop: Shop) -> None:
+    """A shop the couriers cannot ride to is refused (422 on ``lat``) when it is set up."""
+    import importlib
+
+    planning = importlib.import_module("dispatch.planning")
+    town = session.get(Town, shop.town_id)
+    if town is None:
+        return
+    try:
+        planning.locate(planning.get_network(town), shop.lat, shop.lon)
+    except planning.UnreachableAddressError as exc:
+        raise InvalidFieldError("lat", str(exc)) from None
 
 
 @router.get("/setup/shops/{shop_id}")
@@ -548,6 +563,8 @@ def update_shop(
 ) -> ShopPublic:
     shop = _in_town(session, Shop, "shop", shop_id)
     _patch(shop, body)
+    if body.lat is not None or body.lon is not None:
+        _check_reachable(session, shop)
     return shop_public(_save(session, shop))
 
 
