@@ -260,6 +260,45 @@ def _unassigned(parcel: Parcel, reason: str) -> dict[str, Any]:
     return {"parcel_id": parcel.id, "order_id": parcel.order_id, "reason": reason}
 
 
+def _depots_and_fleet(
+    window: DeliveryWindow,
+    town: Town,
+    hubs: list[Hub],
+    fleet: list[tuple[Shift, Courier, BikeType]],
+    clock: Clock,
+    index: dict[tuple[float, float], int],
+    profiles: list[str],
+) -> tuple[list[Depot], list[VehicleType]]:
+    """The hubs as depots (their hours in the town's time zone) and one bike per shift."""
+    zone = ZoneInfo(town.time_zone)
+    depots = []
+    for hub in hubs:
+        opens = clock.local(window.starts_at, hub.opens, zone)
+        closes = clock.local(window.starts_at, hub.closes, zone)
+        if closes <= opens:  # hours across midnight or mistyped: do not let them block
+            opens, closes = 0, MAX_TIME
+        depots.append(
+            Depot(location=index[hub.lat, hub.lon], name=hub.name, opens=opens, closes=closes)
+        )
+    hub_index = {hub.id: number for number, hub in enumerate(hubs)}
+    types = [
+        VehicleType(
+            count=1,
+            capacity=(bike.capacity_g, bike.capacity_ml, bike.capacity_parcels),
+            start_depot=hub_index.get(shift.hub_id, 0),
+            shift_start=clock.seconds(shift.starts_at),
+            shift_end=clock.seconds(shift.ends_at),
+            profile=profiles.index(bike.profile),
+            max_trips=None,
+            reload=RELOAD_S,
+            name=f"{courier.name} (shift {shift.id})",
+            skills=_skills(bike),
+        )
+        for shift, courier, bike in fleet
+    ]
+    return depots, types
+
+
 def build_problem(session: Session, window: DeliveryWindow) -> Build:
     """The window's solver problem from the database (nothing is written)."""
     town = session.get(Town, window.town_id)
@@ -381,32 +420,7 @@ def build_problem(session: Session, window: DeliveryWindow) -> Build:
         build.visits.append(Visit(parcel.id, order.id, "delivery", order.lat, order.lon))
         clients.append(delivery)
 
-    zone = ZoneInfo(town.time_zone)
-    depots = []
-    for hub in hubs:
-        opens = clock.local(window.starts_at, hub.opens, zone)
-        closes = clock.local(window.starts_at, hub.closes, zone)
-        if closes <= opens:  # hours across midnight or mistyped: do not let them block
-            opens, closes = 0, MAX_TIME
-        depots.append(
-            Depot(location=index[hub.lat, hub.lon], name=hub.name, opens=opens, closes=closes)
-        )
-    hub_index = {hub.id: number for number, hub in enumerate(hubs)}
-    types = [
-        VehicleType(
-            count=1,
-            capacity=(bike.capacity_g, bike.capacity_ml, bike.capacity_parcels),
-            start_depot=hub_index.get(shift.hub_id, 0),
-            shift_start=clock.seconds(shift.starts_at),
-            shift_end=clock.seconds(shift.ends_at),
-            profile=profiles.index(bike.profile),
-            max_trips=None,
-            reload=RELOAD_S,
-            name=f"{courier.name} (shift {shift.id})",
-            skills=_skills(bike),
-        )
-        for shift, courier, bike in fleet
-    ]
+    depots, types = _depots_and_fleet(window, town, hubs, fleet, clock, index, profiles)
     if clients:
         build.problem = Problem(
             depots=tuple(depots),
@@ -731,35 +745,10 @@ def _room_fleet_problem(
     them, matrices over the hubs only (``build_problem`` returns no problem without clients)."""
     shifts = [shift for shift, _, _ in fleet]
     clock = clock_for(window, shifts)
-    zone = ZoneInfo(town.time_zone)
     profiles = sorted({bike.profile for _, _, bike in fleet})
     points = list(dict.fromkeys((h.lat, h.lon) for h in hubs))
     index = {point: i for i, point in enumerate(points)}
-    depots = []
-    for hub in hubs:
-        opens = clock.local(window.starts_at, hub.opens, zone)
-        closes = clock.local(window.starts_at, hub.closes, zone)
-        if closes <= opens:
-            opens, closes = 0, MAX_TIME
-        depots.append(
-            Depot(location=index[hub.lat, hub.lon], name=hub.name, opens=opens, closes=closes)
-        )
-    hub_index = {hub.id: number for number, hub in enumerate(hubs)}
-    types = [
-        VehicleType(
-            count=1,
-            capacity=(bike.capacity_g, bike.capacity_ml, bike.capacity_parcels),
-            start_depot=hub_index.get(shift.hub_id, 0),
-            shift_start=clock.seconds(shift.starts_at),
-            shift_end=clock.seconds(shift.ends_at),
-            profile=profiles.index(bike.profile),
-            max_trips=None,
-            reload=RELOAD_S,
-            name=f"{courier.name} (shift {shift.id})",
-            skills=_skills(bike),
-        )
-        for shift, courier, bike in fleet
-    ]
+    depots, types = _depots_and_fleet(window, town, hubs, fleet, clock, index, profiles)
     size = len(points)
     empty = np.zeros((len(profiles), size, size), dtype=np.int64)
     problem = Problem(
