@@ -23,6 +23,9 @@ class Settings(BaseSettings):
     session_days: int = 14
     #: Seconds the planner's search may run per window.
     plan_time_limit_s: float = 10.0
+    #: Sharing the work: each second of the longest route costs as much as this many metres
+    #: ridden (the solver's ``max_duration_cost``); 0 plans for the least distance alone.
+    plan_balance_m_per_s: int = 1
     #: Cookies only over HTTPS (turn off for a plain-HTTP demo on localhost).
     secure_cookies: bool = False
     #: Redis for live updates across worker processes (the live-operations part).

@@ -431,6 +431,7 @@ def build_problem(session: Session, window: DeliveryWindow) -> Build:
             dimensions=DIMENSIONS,
             name=f"window {window.id}",
             pairs=tuple(pairs),
+            max_duration_cost=get_settings().plan_balance_m_per_s,
         )
     return build
 
@@ -834,7 +835,8 @@ def _room_base(session: Session, window: DeliveryWindow, town: Town) -> _RoomBas
     if build.problem is None:
         problem, points, profiles, clock = _room_fleet_problem(window, town, hubs, fleet)
     else:
-        problem, clock = build.problem, build.clock
+        # Room is a question of feasibility: sharing the work out does not change the answer.
+        problem, clock = build.problem.replace(max_duration_cost=0), build.clock
         # Coordinates per location index, as build_problem laid them out (hubs, shops, doors).
         points = [(hubs[0].lat, hubs[0].lon)] * int(problem.durations.shape[1])
         for hub, depot in zip(hubs, problem.depots, strict=True):
