@@ -58,14 +58,6 @@ WRONG_LOGIN = {"detail": "wrong email or password"}
 # ── fixtures ───────────────────────────────────────────────────────────────────────────────
 
 
-@pytest.fixture(autouse=True)
-def cheap_hasher(monkeypatch: pytest.MonkeyPatch) -> PasswordHasher:
-    """argon2id with tiny parameters: the same code paths, milliseconds instead of 0.2 s."""
-    hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
-    monkeypatch.setattr(security, "PASSWORD_HASHER", hasher)
-    return hasher
-
-
 @pytest.fixture
 def settings() -> Settings:
     return Settings(database_url="sqlite://", session_days=14, secure_cookies=False)

@@ -18,7 +18,6 @@ from typing import Any
 
 import numpy as np
 import pytest
-from argon2 import PasswordHasher
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
@@ -47,7 +46,8 @@ from dispatch.models import (
     utc_now,
 )
 from dispatch.network import get_network
-from dispatch.security import create_user, issue_login_token, new_tracking_token
+from dispatch.security import new_tracking_token
+from tests.dispatch.factories import add, role_headers
 
 PASSWORD = "correct horse battery"
 ROLES: tuple[security.Role, ...] = ("operator", "dispatcher", "shop", "courier", "customer")
@@ -55,13 +55,6 @@ STAFF_ONLY = "forbidden: this needs the role operator or dispatcher"
 
 
 # ── fixtures ───────────────────────────────────────────────────────────────────────────────
-
-
-@pytest.fixture(autouse=True)
-def cheap_hasher(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(
-        security, "PASSWORD_HASHER", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
-    )
 
 
 @pytest.fixture
@@ -77,19 +70,7 @@ def client(app: FastAPI) -> Iterator[TestClient]:
 
 @pytest.fixture
 def auth(session: Session) -> dict[str, dict[str, str]]:
-    headers: dict[str, dict[str, str]] = {}
-    for role in ROLES:
-        user = create_user(session, f"{role}@velocal.test", PASSWORD, role)
-        token, _ = issue_login_token(session, user, kind="bearer")
-        headers[role] = {"Authorization": f"Bearer {token}"}
-    return headers
-
-
-def add(session: Session, obj: Any) -> Any:
-    session.add(obj)
-    session.commit()
-    session.refresh(obj)
-    return obj
+    return role_headers(session, PASSWORD)
 
 
 @dataclass

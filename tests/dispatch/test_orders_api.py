@@ -17,7 +17,6 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from argon2 import PasswordHasher
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
@@ -274,13 +273,6 @@ def plan_route(
 
 
 # ── app and clients ────────────────────────────────────────────────────────────────────────
-
-
-@pytest.fixture(autouse=True)
-def cheap_hasher(monkeypatch: pytest.MonkeyPatch) -> PasswordHasher:
-    hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
-    monkeypatch.setattr(security, "PASSWORD_HASHER", hasher)
-    return hasher
 
 
 @pytest.fixture

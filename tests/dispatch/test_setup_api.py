@@ -12,7 +12,6 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
-from argon2 import PasswordHasher
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
@@ -33,7 +32,8 @@ from dispatch.models import (
     User,
     utc_now,
 )
-from dispatch.security import create_user, issue_login_token, verify_shop_api_token
+from dispatch.security import verify_shop_api_token
+from tests.dispatch.factories import add, role_headers
 
 PASSWORD = "correct horse battery"
 ROLES: tuple[security.Role, ...] = ("operator", "dispatcher", "shop", "courier", "customer")
@@ -43,14 +43,6 @@ SQUARE = [[24.93, 60.16], [24.96, 60.16], [24.96, 60.18], [24.93, 60.18], [24.93
 
 
 # ── fixtures ───────────────────────────────────────────────────────────────────────────────
-
-
-@pytest.fixture(autouse=True)
-def cheap_hasher(monkeypatch: pytest.MonkeyPatch) -> None:
-    """argon2id with tiny parameters: the same code paths, milliseconds instead of 0.2 s."""
-    monkeypatch.setattr(
-        security, "PASSWORD_HASHER", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
-    )
 
 
 @pytest.fixture
@@ -75,20 +67,7 @@ def town(session: Session) -> Town:
 
 @pytest.fixture
 def auth(session: Session) -> dict[str, dict[str, str]]:
-    """A bearer header per role (accounts made directly, no login round trip)."""
-    headers: dict[str, dict[str, str]] = {}
-    for role in ROLES:
-        user = create_user(session, f"{role}@velocal.test", PASSWORD, role)
-        token, _ = issue_login_token(session, user, kind="bearer")
-        headers[role] = {"Authorization": f"Bearer {token}"}
-    return headers
-
-
-def add(session: Session, obj: Any) -> Any:
-    session.add(obj)
-    session.commit()
-    session.refresh(obj)
-    return obj
+    return role_headers(session, PASSWORD)
 
 
 @pytest.fixture

@@ -23,7 +23,6 @@ from tests.dispatch import test_orders_api as base
 from tests.dispatch.test_orders_api import World, bearer_for, delivery_body, place, plan_route
 
 # The shared fixtures, taken over by name (so pytest finds them in this module too).
-cheap_hasher = base.cheap_hasher
 fake_planning = base.fake_planning
 app = base.app
 client = base.client
