@@ -23,7 +23,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from dispatch import lifecycle, security
+from dispatch import lifecycle
 from dispatch.app import create_app
 from dispatch.config import Settings
 from dispatch.models import (
@@ -50,7 +50,6 @@ from dispatch.security import new_tracking_token
 from tests.dispatch.factories import add, role_headers
 
 PASSWORD = "correct horse battery"
-ROLES: tuple[security.Role, ...] = ("operator", "dispatcher", "shop", "courier", "customer")
 STAFF_ONLY = "forbidden: this needs the role operator or dispatcher"
 
 

@@ -17,7 +17,6 @@ from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from dispatch import security
 from dispatch.app import create_app
 from dispatch.config import Settings
 from dispatch.models import (
@@ -36,7 +35,6 @@ from dispatch.security import verify_shop_api_token
 from tests.dispatch.factories import add, role_headers
 
 PASSWORD = "correct horse battery"
-ROLES: tuple[security.Role, ...] = ("operator", "dispatcher", "shop", "courier", "customer")
 #: 2031-01-06 is a Monday; Helsinki is UTC+2 in January.
 MONDAY = date(2031, 1, 6)
 SQUARE = [[24.93, 60.16], [24.96, 60.16], [24.96, 60.18], [24.93, 60.18], [24.93, 60.16]]

@@ -18,8 +18,8 @@ from solver.errors import BackendError
 from solver.model import Client, Depot, Problem, VehicleType
 from solver.ortools_backend import solve_ortools
 from solver.result import Result
-from solver.schedule import build_result
 from solver.unserviceable import FLEET_FULL
+from tests.solver.naive import brute_force
 from tests.solver.tiny_problems import line_problem
 
 LIMIT_S = 0.3
@@ -237,56 +237,12 @@ def _random_problem(rng: random.Random, n: int) -> Problem:
     )
 
 
-def _trip_splits(clients: list[int], max_trips: int | None) -> list[list[list[int]]]:
-    """Every order of ``clients`` cut into at most ``max_trips`` trips."""
-    splits = []
-    for order in itertools.permutations(clients):
-        for cuts in itertools.product([False, True], repeat=max(0, len(order) - 1)):
-            trips = [[order[0]]]
-            for client, cut in zip(order[1:], cuts, strict=True):
-                if cut:
-                    trips.append([])
-                trips[-1].append(client)
-            if max_trips is None or len(trips) <= max_trips:
-                splits.append(trips)
-    return splits
-
-
-def _brute_force(problem: Problem) -> tuple[int, int]:
-    """(most clients served, least cost serving that many) over every solution."""
-    best: tuple[int, int] | None = None
-    n = problem.n_clients
-    for owner in itertools.product([-1, 0, 1], repeat=n):
-        served = sum(o >= 0 for o in owner)
-        if best is not None and served < best[0]:
-            continue
-        options = []
-        for t, vehicle_type in enumerate(problem.vehicle_types):
-            mine = [c for c in range(n) if owner[c] == t]
-            options.append(_trip_splits(mine, vehicle_type.max_trips) if mine else [[]])
-        for first, second in itertools.product(*options):
-            result = build_result(
-                problem,
-                [(0, first), (1, second)],
-                unassigned={c: "out" for c in range(n) if owner[c] < 0},
-                backend="brute",
-                seed=0,
-                runtime_s=0.0,
-                iterations=0,
-            )
-            if result.feasible and (best is None or (served, -result.cost) > (best[0], -best[1])):
-                best = (served, result.cost)
-    assert best is not None
-    return best
-
-
 @pytest.mark.parametrize("seed", range(8))
 def test_matches_brute_force_on_tiny_problems(seed: int) -> None:
     """The best the routing model finds is the true optimum: as many served, same cost."""
     problem = _random_problem(random.Random(seed), n=3)
     result = _solve(problem)
-    served = problem.n_clients - len(result.unassigned)
-    assert (served, result.cost) == _brute_force(problem)
+    assert (len(result.unassigned), result.cost) == brute_force(problem)
 
 
 def test_anytime_curve_ends_at_the_returned_cost() -> None:
