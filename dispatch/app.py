@@ -8,7 +8,9 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.responses import JSONResponse
+from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
@@ -19,6 +21,7 @@ from dispatch.api.routes import api_router
 from dispatch.config import Settings, get_settings
 from dispatch.db import make_engine
 from dispatch.scheduler import run_scheduler
+from dispatch.web import pages
 
 
 def create_app(settings: Settings | None = None, engine: Engine | None = None) -> FastAPI:
@@ -65,7 +68,11 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     # Set now, not only in the lifespan, so a TestClient used without ``with`` works too.
     app.state.engine = engine
     install_error_handlers(app)
+    # The network GeoJSON and the vendored scripts shrink several times over.
+    app.add_middleware(GZipMiddleware, minimum_size=2048)
     app.include_router(api_router)
+    app.include_router(pages.router)
+    app.mount("/static", StaticFiles(directory=pages.STATIC), name="static")
 
     @app.get("/healthz", tags=["health"], response_model=None)
     def healthz(session: SessionDep) -> dict[str, str] | JSONResponse:

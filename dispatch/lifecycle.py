@@ -29,7 +29,18 @@ from typing import Any, TypeAlias
 
 from sqlmodel import Session, col, select
 
-from dispatch.models import DeliveryWindow, Event, Order, Parcel, Shift, Stop, utc_now
+from dispatch.models import (
+    DeliveryWindow,
+    Event,
+    Order,
+    Parcel,
+    Plan,
+    PlanRoute,
+    PlanTrip,
+    Shift,
+    Stop,
+    utc_now,
+)
 
 # ── roles and entities ─────────────────────────────────────────────────────────────────────
 
@@ -602,6 +613,35 @@ def _follow_stop(run: _Run, stop: Stop, event: Event) -> None:
     elif stop.status == "failed" and stop.kind == "delivery":
         reason = event.detail.get("reason", "")
         _follow_parcel(run, parcel, run.derived(parcel, "fail", event, reason=reason))
+    if event.action in ("arrive", "complete", "fail", "skip"):
+        _follow_window(run, stop, event)
+
+
+def _follow_window(run: _Run, stop: Stop, event: Event) -> None:
+    """A courier's first stop starts the window; the last stop of its plan finishes it."""
+    found = run.session.exec(
+        select(DeliveryWindow, Plan)
+        .join(Plan, col(Plan.window_id) == col(DeliveryWindow.id))
+        .join(PlanRoute, col(PlanRoute.plan_id) == col(Plan.id))
+        .join(PlanTrip, col(PlanTrip.route_id) == col(PlanRoute.id))
+        .where(col(PlanTrip.id) == stop.trip_id, col(Plan.current))
+    ).first()
+    if found is None:
+        return
+    window, plan = found
+    if window.status == "planned":
+        run.derived(window, "start", event)
+    if window.status != "running":
+        return
+    # Whole rows, not a status column: the identity map holds this run's unflushed changes.
+    stops = run.session.exec(
+        select(Stop)
+        .join(PlanTrip, col(PlanTrip.id) == col(Stop.trip_id))
+        .join(PlanRoute, col(PlanRoute.id) == col(PlanTrip.route_id))
+        .where(col(PlanRoute.plan_id) == plan.id)
+    ).all()
+    if all(terminal("stop", s.status) for s in stops):
+        run.derived(window, "finish", event)
 
 
 #: Parcel statuses in which a stop of that kind still makes sense.

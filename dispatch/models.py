@@ -361,3 +361,44 @@ class Event(SQLModel, table=True):
     from_status: str = ""
     to_status: str = ""
     detail: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+# ── live positions ─────────────────────────────────────────────────────────────────────────
+
+
+class Position(SQLModel, table=True):
+    """One GPS fix a courier's phone reported on a shift.
+
+    ``(courier_id, device_id, seq)`` is unique: a phone numbers its fixes, so a batch sent
+    again after a lost answer is recognised and stored once (per courier, so one courier's
+    device name cannot shadow another's fixes).
+    """
+
+    __table_args__ = (
+        UniqueConstraint("courier_id", "device_id", "seq", name="uq_position_courier_device_seq"),
+        Index("ix_position_courier_id_at", "courier_id", "at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    courier_id: int = Field(foreign_key="courier.id")
+    shift_id: int = Field(foreign_key="shift.id", index=True)
+    device_id: str
+    seq: int
+    lat: float
+    lon: float
+    accuracy_m: float
+    at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    received_at: datetime = Field(
+        default_factory=utc_now, sa_column=Column(UTCDateTime(), nullable=False)
+    )
+
+
+class CourierPosition(SQLModel, table=True):
+    """Each courier's latest fix, kept apart so the board reads one row per courier."""
+
+    courier_id: int = Field(foreign_key="courier.id", primary_key=True)
+    shift_id: int = Field(foreign_key="shift.id")
+    lat: float
+    lon: float
+    accuracy_m: float
+    at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))

@@ -139,6 +139,14 @@ class TrackingPlanned(SQLModel):
     courier_first_name: str
 
 
+class TrackingCourier(SQLModel):
+    """Where the courier is: only while this order's delivery is their next stop."""
+
+    lat: float
+    lon: float
+    at: datetime
+
+
 class TrackingPublic(SQLModel):
     status: str
     fulfilment: str
@@ -147,6 +155,9 @@ class TrackingPublic(SQLModel):
     planned: TrackingPlanned | None
     timeline: list[TrackingStep]
     parcels: list[TrackingParcel]
+    #: The delivery address's point (for the map), if the order is delivered.
+    destination: list[float] | None = None
+    courier: TrackingCourier | None = None
 
 
 # ── shop ───────────────────────────────────────────────────────────────────────────────────
@@ -254,11 +265,23 @@ class RouteTrip(SQLModel):
     departs_at: datetime
     returns_at: datetime
     stops: list[RouteStop]
+    #: The ride from the hub through the stops and back, ``[[lat, lon], ...]``, for the map.
+    path: list[list[float]] = []
+
+
+class RouteHub(SQLModel):
+    name: str
+    lat: float
+    lon: float
 
 
 class RoutePublic(SQLModel):
     shift_id: int
     route_id: int
+    #: Changes whenever the route is re-planned: the app announces a new plan id.
+    plan_id: int
+    shift_status: str
+    hub: RouteHub
     starts_at: datetime
     ends_at: datetime
     distance_m: int
@@ -290,6 +313,34 @@ class StopDeliverBody(SQLModel):
 
 class StopFailBody(SQLModel):
     reason: str = Field(min_length=1, max_length=500)
+
+
+class FixIn(SQLModel):
+    """One GPS reading as the phone took it (``navigator.geolocation``)."""
+
+    seq: int = Field(ge=0, le=2**62)
+    lat: float
+    lon: float
+    accuracy_m: float
+    at: datetime
+
+
+class PositionBatch(SQLModel):
+    """Fixes from one phone, numbered per ``device_id`` so a resent batch is stored once."""
+
+    device_id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")
+    fixes: list[FixIn] = Field(min_length=1, max_length=500)
+
+
+class RejectedFix(SQLModel):
+    seq: int
+    reason: str
+
+
+class PositionResult(SQLModel):
+    stored: int
+    duplicates: int
+    rejected: list[RejectedFix]
 
 
 class StopPublic(SQLModel):

@@ -169,6 +169,9 @@ EXPECTED: Final[dict[tuple[str, str], Access]] = {
     ("POST", "/api/courier/stops/{stop_id}/pickup"): OWN_COURIER,
     ("POST", "/api/courier/stops/{stop_id}/deliver"): OWN_COURIER,
     ("POST", "/api/courier/stops/{stop_id}/fail"): OWN_COURIER,
+    ("POST", "/api/courier/shifts/{shift_id}/start"): OWN_COURIER,
+    ("POST", "/api/courier/shifts/{shift_id}/end"): OWN_COURIER,
+    ("POST", "/api/courier/positions"): BOTH_COURIERS,
     # the operator's set-up: staff read, operators write
     ("GET", "/api/town"): STAFF_ONLY,
     ("PUT", "/api/town"): OPERATOR_ONLY,
@@ -215,6 +218,12 @@ EXPECTED: Final[dict[tuple[str, str], Access]] = {
     ("POST", "/api/board/stops/{stop_id}/move"): STAFF_ONLY,
     ("GET", "/api/board/stops/{stop_id}/photo"): STAFF_ONLY,
     ("GET", "/api/board/events"): STAFF_ONLY,
+    ("GET", "/api/board/windows/{window_id}/paths"): STAFF_ONLY,
+    ("GET", "/api/board/positions"): STAFF_ONLY,
+    # map data for every page: OpenStreetMap data of the town
+    ("GET", "/api/town/map"): PUBLIC,
+    ("GET", "/api/town/network.geojson"): PUBLIC,
+    ("GET", "/api/town/addresses"): PUBLIC,
 }
 
 #: Path parameters that take another record than the default for their name: a spare where an

@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from dispatch.api.routes import auth, courier, dispatch_board, orders, setup, shop, tracking
+from dispatch.api.routes import (
+    auth,
+    courier,
+    dispatch_board,
+    orders,
+    setup,
+    shop,
+    town_map,
+    tracking,
+)
 
 api_router = APIRouter(prefix="/api")
 api_router.include_router(auth.router)
@@ -14,5 +23,6 @@ api_router.include_router(shop.router)
 api_router.include_router(courier.router)
 api_router.include_router(setup.router)
 api_router.include_router(dispatch_board.router)
+api_router.include_router(town_map.router)
 
 __all__ = ["api_router"]

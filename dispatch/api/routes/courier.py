@@ -22,6 +22,7 @@ from dispatch.api.errors import ConflictError, InvalidFieldError, NotFoundError
 from dispatch.api.routes.orders import local_date, the_town
 from dispatch.models import (
     DeliveryPhoto,
+    Hub,
     Order,
     Parcel,
     Plan,
@@ -33,7 +34,13 @@ from dispatch.models import (
     User,
     utc_now,
 )
+from dispatch.network import get_network
+from dispatch.positions import Fix, NotOnShiftError, ingest
 from dispatch.schemas_orders import (
+    PositionBatch,
+    PositionResult,
+    RejectedFix,
+    RouteHub,
     RouteParcel,
     RoutePublic,
     RouteStop,
@@ -44,6 +51,7 @@ from dispatch.schemas_orders import (
     StopPickupBody,
     StopPublic,
 )
+from dispatch.town_map import ride_path
 
 router = APIRouter(prefix="/courier", tags=["courier"])
 
@@ -85,6 +93,52 @@ def list_my_shifts(session: SessionDep, user: CourierUser) -> list[ShiftPublic]:
     return [ShiftPublic.model_validate(s, from_attributes=True) for s in shifts]
 
 
+def _own_shift(session: Session, user: User, shift_id: int) -> Shift:
+    shift = session.get(Shift, shift_id)
+    if shift is None or shift.courier_id != _my_courier_id(user):
+        raise NotFoundError("shift", shift_id)
+    return shift
+
+
+@router.post("/shifts/{shift_id}/start")
+def start_my_shift(shift_id: int, session: SessionDep, user: CourierUser) -> ShiftPublic:
+    """Start my shift: I am on duty, my phone may send positions."""
+    shift = _own_shift(session, user, shift_id)
+    lifecycle.perform(session, shift, "start", actor_user_id=user.id, actor_role=lifecycle.COURIER)
+    session.commit()
+    session.refresh(shift)
+    return ShiftPublic.model_validate(shift, from_attributes=True)
+
+
+@router.post("/shifts/{shift_id}/end")
+def end_my_shift(shift_id: int, session: SessionDep, user: CourierUser) -> ShiftPublic:
+    """End my shift (positions stop being taken)."""
+    shift = _own_shift(session, user, shift_id)
+    lifecycle.perform(session, shift, "end", actor_user_id=user.id, actor_role=lifecycle.COURIER)
+    session.commit()
+    session.refresh(shift)
+    return ShiftPublic.model_validate(shift, from_attributes=True)
+
+
+@router.post("/positions")
+def report_positions(body: PositionBatch, session: SessionDep, user: CourierUser) -> PositionResult:
+    """A batch of my phone's GPS fixes: stored once each, bad ones refused with the reason.
+
+    409 when I am not on shift; sending the same batch again stores nothing twice.
+    """
+    fixes = [Fix(f.seq, f.lat, f.lon, f.accuracy_m, f.at) for f in body.fixes]
+    try:
+        result = ingest(session, _my_courier_id(user), body.device_id, fixes)
+    except NotOnShiftError as error:
+        raise ConflictError(str(error)) from None
+    session.commit()
+    return PositionResult(
+        stored=result.stored,
+        duplicates=result.duplicates,
+        rejected=[RejectedFix(seq=seq, reason=reason) for seq, reason in result.rejected],
+    )
+
+
 @router.get("/route")
 def my_route(session: SessionDep, user: CourierUser, shift_id: int | None = None) -> RoutePublic:
     """The current plan's route of my shift today (or of ``shift_id``): trips and stops in
@@ -114,6 +168,9 @@ def my_route(session: SessionDep, user: CourierUser, shift_id: int | None = None
 
 
 def _route_public(session: Session, shift: Shift, route: PlanRoute) -> RoutePublic:
+    hub = session.get(Hub, shift.hub_id)
+    assert hub is not None
+    network = get_network(the_town(session))
     trips = session.exec(
         select(PlanTrip).where(col(PlanTrip.route_id) == route.id).order_by(col(PlanTrip.number))
     ).all()
@@ -122,17 +179,22 @@ def _route_public(session: Session, shift: Shift, route: PlanRoute) -> RoutePubl
         stops = session.exec(
             select(Stop).where(col(Stop.trip_id) == trip.id).order_by(col(Stop.sequence))
         ).all()
+        points = [(hub.lat, hub.lon), *((s.lat, s.lon) for s in stops), (hub.lat, hub.lon)]
         out.append(
             RouteTrip(
                 number=trip.number,
                 departs_at=trip.departs_at,
                 returns_at=trip.returns_at,
                 stops=[_route_stop(session, stop) for stop in stops],
+                path=ride_path(network, points),
             )
         )
     return RoutePublic(
         shift_id=shift.id or 0,
         route_id=route.id or 0,
+        plan_id=route.plan_id,
+        shift_status=shift.status,
+        hub=RouteHub(name=hub.name, lat=hub.lat, lon=hub.lon),
         starts_at=route.starts_at,
         ends_at=route.ends_at,
         distance_m=route.distance_m,

@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import importlib
 from collections import defaultdict
-from datetime import date
+from datetime import date, datetime
 from types import ModuleType
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Query, Response
 from sqlalchemy import func
-from sqlmodel import Session, col, select
+from sqlmodel import Session, SQLModel, col, select
 
 from dispatch import lifecycle
 from dispatch.api.deps import SessionDep, SettingsDep, StaffUser
@@ -24,9 +24,11 @@ from dispatch.api.errors import ConflictError, InvalidFieldError, NotFoundError
 from dispatch.api.routes.setup import get_town
 from dispatch.models import (
     Courier,
+    CourierPosition,
     DeliveryPhoto,
     DeliveryWindow,
     Event,
+    Hub,
     Order,
     Parcel,
     Plan,
@@ -36,6 +38,7 @@ from dispatch.models import (
     Stop,
     utc_now,
 )
+from dispatch.network import get_network
 from dispatch.schemas_setup import (
     BoardWindow,
     EventView,
@@ -47,6 +50,7 @@ from dispatch.schemas_setup import (
     UnassignedView,
     WindowPublic,
 )
+from dispatch.town_map import ride_path
 
 router = APIRouter(prefix="/board", tags=["board"])
 
@@ -378,3 +382,76 @@ def read_events(
         query.order_by(col(Event.at).desc(), col(Event.id).desc()).limit(limit)
     ).all()
     return [EventView.model_validate(e, from_attributes=True) for e in reversed(newest)]
+
+
+# ── map: ride paths and couriers' positions ───────────────────────────────────────────────
+
+
+class TripPath(SQLModel):
+    route_id: int
+    trip_id: int
+    #: From the hub through the trip's stops and back, ``[[lat, lon], ...]``.
+    path: list[list[float]]
+
+
+class CourierOnMap(SQLModel):
+    courier_id: int
+    courier_name: str
+    shift_id: int
+    lat: float
+    lon: float
+    accuracy_m: float
+    at: datetime
+
+
+@router.get("/windows/{window_id}/paths")
+def read_plan_paths(window_id: int, session: SessionDep, user: StaffUser) -> list[TripPath]:
+    """Every trip of the window's current plan as the line its courier rides (for the map)."""
+    _window(session, window_id)
+    plan = current_plan(session, window_id)
+    if plan is None:
+        return []
+    network = get_network(get_town(session))
+    rows = session.exec(
+        select(PlanTrip, PlanRoute, Hub)
+        .join(PlanRoute, col(PlanRoute.id) == col(PlanTrip.route_id))
+        .join(Shift, col(Shift.id) == col(PlanRoute.shift_id))
+        .join(Hub, col(Hub.id) == col(Shift.hub_id))
+        .where(col(PlanRoute.plan_id) == plan.id)
+        .order_by(col(PlanRoute.id), col(PlanTrip.number))
+    ).all()
+    out = []
+    for trip, route, hub in rows:
+        stops = session.exec(
+            select(Stop.lat, Stop.lon)
+            .where(col(Stop.trip_id) == trip.id)
+            .order_by(col(Stop.sequence), col(Stop.id))
+        ).all()
+        points = [(hub.lat, hub.lon), *((lat, lon) for lat, lon in stops), (hub.lat, hub.lon)]
+        out.append(
+            TripPath(route_id=route.id or 0, trip_id=trip.id or 0, path=ride_path(network, points))
+        )
+    return out
+
+
+@router.get("/positions")
+def read_positions(session: SessionDep, user: StaffUser) -> list[CourierOnMap]:
+    """Each courier's latest GPS fix (couriers who never sent one are left out)."""
+    rows = session.exec(
+        select(CourierPosition, Courier)
+        .join(Courier, col(Courier.id) == col(CourierPosition.courier_id))
+        .where(col(Courier.town_id) == get_town(session).id)
+        .order_by(col(Courier.id))
+    ).all()
+    return [
+        CourierOnMap(
+            courier_id=courier.id or 0,
+            courier_name=courier.name,
+            shift_id=pos.shift_id,
+            lat=pos.lat,
+            lon=pos.lon,
+            accuracy_m=pos.accuracy_m,
+            at=pos.at,
+        )
+        for pos, courier in rows
+    ]

@@ -13,6 +13,7 @@ from sqlmodel import Session, col, select
 from dispatch.api.deps import SessionDep
 from dispatch.models import (
     Courier,
+    CourierPosition,
     DeliveryWindow,
     Event,
     Order,
@@ -25,6 +26,7 @@ from dispatch.models import (
     Stop,
 )
 from dispatch.schemas_orders import (
+    TrackingCourier,
     TrackingParcel,
     TrackingPlanned,
     TrackingPublic,
@@ -76,7 +78,45 @@ def track_order(token: str, session: SessionDep) -> TrackingPublic:
         planned=_planned(session, [p.id for p, _ in rows if p.id is not None]),
         timeline=timeline,
         parcels=parcels,
+        destination=[order.lat, order.lon]
+        if order.fulfilment == "delivery" and order.lat is not None and order.lon is not None
+        else None,
+        courier=_courier_if_next(session, [p.id for p, _ in rows if p.id is not None]),
     )
+
+
+def _courier_if_next(session: Session, parcel_ids: list[int]) -> TrackingCourier | None:
+    """The courier's latest position, only while one of these parcels' delivery is the next
+    open stop of an on-duty courier's current route; nobody else's whereabouts otherwise."""
+    if not parcel_ids:
+        return None
+    found = session.exec(
+        select(Stop, PlanRoute, Shift)
+        .join(PlanTrip, col(PlanTrip.id) == col(Stop.trip_id))
+        .join(PlanRoute, col(PlanRoute.id) == col(PlanTrip.route_id))
+        .join(Plan, col(Plan.id) == col(PlanRoute.plan_id))
+        .join(Shift, col(Shift.id) == col(PlanRoute.shift_id))
+        .where(
+            col(Plan.current).is_(True),
+            col(Stop.kind) == "delivery",
+            col(Stop.parcel_id).in_(parcel_ids),
+            col(Stop.status).in_(["planned", "arrived"]),
+            col(Shift.status) == "on_duty",
+        )
+    ).all()
+    for stop, route, shift in found:
+        next_stop = session.exec(
+            select(Stop)
+            .join(PlanTrip, col(PlanTrip.id) == col(Stop.trip_id))
+            .where(col(PlanTrip.route_id) == route.id, col(Stop.status).in_(["planned", "arrived"]))
+            .order_by(col(PlanTrip.number), col(Stop.sequence), col(Stop.id))
+        ).first()
+        if next_stop is None or next_stop.id != stop.id:
+            continue
+        position = session.get(CourierPosition, shift.courier_id)
+        if position is not None and position.shift_id == shift.id:
+            return TrackingCourier(lat=position.lat, lon=position.lon, at=position.at)
+    return None
 
 
 def _planned(session: Session, parcel_ids: list[int]) -> TrackingPlanned | None:
