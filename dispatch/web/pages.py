@@ -116,7 +116,9 @@ def shop_front(request: Request, session: SessionDep) -> Response:
 
 @router.get("/shops/{shop_id}", response_class=HTMLResponse)
 def shop_page(shop_id: int, request: Request, session: SessionDep) -> Response:
-    return render(request, session, "shop_products.html", page_user(request, session), shop_id=shop_id)
+    return render(
+        request, session, "shop_products.html", page_user(request, session), shop_id=shop_id
+    )
 
 
 @router.get("/checkout", response_class=HTMLResponse)

@@ -68,6 +68,7 @@ from dispatch.security import (
     new_label_code,
     new_tracking_token,
 )
+from dispatch.web import pages
 from tests.dispatch.conftest import POSTGRES_URL, SCHEMA_PREFIX, _url_in_schema
 
 #: No cutoff clock in the lifespan (whatever the environment says): the world stays as built.
@@ -169,6 +170,7 @@ EXPECTED: Final[dict[tuple[str, str], Access]] = {
     ("POST", "/api/courier/stops/{stop_id}/pickup"): OWN_COURIER,
     ("POST", "/api/courier/stops/{stop_id}/deliver"): OWN_COURIER,
     ("POST", "/api/courier/stops/{stop_id}/fail"): OWN_COURIER,
+    ("POST", "/api/courier/stops/{stop_id}/load"): OWN_COURIER,
     ("POST", "/api/courier/shifts/{shift_id}/start"): OWN_COURIER,
     ("POST", "/api/courier/shifts/{shift_id}/end"): OWN_COURIER,
     ("POST", "/api/courier/positions"): BOTH_COURIERS,
@@ -241,6 +243,10 @@ PATH_OVERRIDES: Final[dict[tuple[str, str], dict[str, str]]] = {
     ("GET", "/api/board/stops/{stop_id}/photo"): {"stop_id": "photo_stop"},
 }
 
+#: The HTML pages: shells whose data comes from the endpoints above (tests/dispatch/test_pages.py
+#: checks who may open which).
+PAGE_PATHS: Final = frozenset(route.path for route in pages.router.routes)  # type: ignore[attr-defined]
+
 _BODY_METHODS: Final = frozenset({"POST", "PUT", "PATCH"})
 _PARAM = re.compile(r"{(\w+)}")
 
@@ -250,7 +256,7 @@ def app_endpoints() -> list[tuple[str, str]]:
     app = create_app(SETTINGS)
     found: set[tuple[str, str]] = set()
     for context in iter_route_contexts(app.routes):
-        if context.path is None or not context.methods:
+        if context.path is None or not context.methods or context.path in PAGE_PATHS:
             continue
         found.update((method, context.path) for method in context.methods if method != "HEAD")
     return sorted(found, key=lambda e: (e[1], e[0]))

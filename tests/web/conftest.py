@@ -39,7 +39,9 @@ from tests.dispatch.conftest import database_url, postgres_admin  # noqa: F401  
 
 CHROMIUM = Path(os.environ.get("VELOCAL_CHROMIUM", "/usr/bin/chromium"))
 SCREENSHOTS = Path(
-    os.environ.get("VELOCAL_SCREENSHOTS", Path(__file__).resolve().parents[2] / "build" / "screenshots")
+    os.environ.get(
+        "VELOCAL_SCREENSHOTS", Path(__file__).resolve().parents[2] / "build" / "screenshots"
+    )
 )
 PASSWORD = "demo-password-for-tests"
 #: Chromium as root in a sandboxed machine with a closed network (see the machine notes).
@@ -93,7 +95,9 @@ def start_server(url: str, *, now: datetime | None = None, seed: int = 0) -> Liv
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv(PASSWORD_ENV, PASSWORD)
         patch.setattr(
-            security, "PASSWORD_HASHER", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+            security,
+            "PASSWORD_HASHER",
+            PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1),
         )
         with Session(engine) as session:
             summary = seed_demo(session, now=now, seed=seed, **FAST_PLAN)
@@ -143,7 +147,9 @@ def browser() -> Iterator[Any]:
     except ImportError:
         pytest.skip("python playwright is not installed (pip install -e '.[dev]')")
     if not CHROMIUM.is_file():
-        pytest.skip(f"chromium not found at {CHROMIUM} (apt install chromium, or set VELOCAL_CHROMIUM)")
+        pytest.skip(
+            f"chromium not found at {CHROMIUM} (apt install chromium, or set VELOCAL_CHROMIUM)"
+        )
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
             executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
@@ -185,9 +191,11 @@ class Pages:
         loopback = re.compile(r"^https?://(127\.0\.0\.1|localhost)(:\d+)?/")
         context.route(
             re.compile(r"^https?://.*"),
-            lambda route: route.continue_()
-            if loopback.match(route.request.url)
-            else route.abort("internetdisconnected"),
+            lambda route: (
+                route.continue_()
+                if loopback.match(route.request.url)
+                else route.abort("internetdisconnected")
+            ),
         )
         if login is not None:
             answer = context.request.post(

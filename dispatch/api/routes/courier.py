@@ -272,6 +272,39 @@ def pick_up_at_stop(
     return _stop_public(session, stop)
 
 
+@router.post("/stops/{stop_id}/load")
+def load_at_hub(
+    stop: OwnStop, body: StopPickupBody, session: SessionDep, user: CourierUser
+) -> StopPublic:
+    """Confirm a delivery stop's parcel is on my bike, loaded at the hub (hub mode), with the
+    code on its label. Where the route has a pickup stop at the shop, that stop confirms it."""
+    _expect_kind(stop, "delivery", "loaded for")
+    pickup = session.exec(
+        select(Stop).where(
+            col(Stop.parcel_id) == stop.parcel_id,
+            col(Stop.kind) == "pickup",
+            col(Stop.status).in_(["planned", "arrived"]),
+        )
+    ).first()
+    if pickup is not None:
+        raise ConflictError(
+            f"parcel {stop.parcel_id} is picked up at its shop (stop {pickup.id}), not at the hub"
+        )
+    parcel = session.get(Parcel, stop.parcel_id)
+    assert parcel is not None
+    lifecycle.perform(
+        session,
+        parcel,
+        "pick_up",
+        actor_user_id=user.id,
+        actor_role=lifecycle.COURIER,
+        detail={"label_code": body.label_code.strip(), "at": "hub", "stop_id": stop.id},
+    )
+    session.commit()
+    session.refresh(stop)
+    return _stop_public(session, stop)
+
+
 #: Why a photo that is no image is refused (its type is told by its first bytes, never by
 #: what the client declares).
 NOT_AN_IMAGE: Final = "is not a JPEG, PNG or WebP image (judged by its bytes)"
