@@ -135,9 +135,13 @@ def ingest(
             for fix in fresh
         ]
         dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-        statement = dialect.insert(Position).values(rows).on_conflict_do_nothing()
-        outcome = session.connection().execute(statement)
-        stored = outcome.rowcount if outcome.rowcount is not None and outcome.rowcount >= 0 else 0
+        statement = (
+            dialect.insert(Position)
+            .values(rows)
+            .on_conflict_do_nothing()
+            .returning(col(Position.id))  # the rows really inserted (rowcount is unreliable)
+        )
+        stored = len(session.connection().execute(statement).all())
         result.stored = stored
         result.duplicates += len(fresh) - stored  # lost a race with the same batch
         result.latest = _keep_latest(session, courier_id, shift.id, max(fresh, key=_when))
