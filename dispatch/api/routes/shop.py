@@ -8,9 +8,12 @@ from __future__ import annotations
 
 from collections import defaultdict
 from datetime import datetime
+from io import BytesIO
 from typing import Annotated
 
+import segno
 from fastapi import APIRouter, Depends
+from fastapi.responses import Response
 from sqlmodel import Session, col, select
 
 from dispatch import lifecycle
@@ -186,6 +189,24 @@ def parcel_label(parcel: OwnParcel, session: SessionDep) -> LabelPublic:
         shop_name=shop.name,
         shop_address=shop.address,
         count=parcel.count,
+    )
+
+
+@router.get(
+    "/parcels/{parcel_id}/label.svg",
+    response_class=Response,
+    responses={200: {"content": {"image/svg+xml": {}}, "description": "The QR code (SVG)"}},
+)
+def parcel_label_qr(parcel: OwnParcel) -> Response:
+    """The QR code of a parcel's label code, as an SVG image for the printed label."""
+    buffer = BytesIO()
+    segno.make(parcel.label_code, error="m").save(
+        buffer, kind="svg", scale=8, border=2, xmldecl=False, title=f"Label {parcel.label_code}"
+    )
+    return Response(
+        buffer.getvalue(),
+        media_type="image/svg+xml",
+        headers={"Cache-Control": "private, max-age=3600"},
     )
 
 
