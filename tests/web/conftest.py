@@ -237,6 +237,8 @@ def screenshot() -> Callable[[Any, str], Path]:
     def take(page: Any, name: str, *, full_page: bool = True) -> Path:
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         path = SCREENSHOTS / f"{name}.png"
+        # From the top: a sticky top bar scrolled half-way would be drawn over the content.
+        page.evaluate("window.scrollTo(0, 0)")
         page.screenshot(path=str(path), full_page=full_page)
         return path
 
