@@ -49,6 +49,18 @@ def _first_line(error: BaseException) -> str:
     return text.splitlines()[0] if text else type(error).__name__
 
 
+#: The pages a new user wants to open first, and who they are for.
+PAGES: tuple[tuple[str, str], ...] = (
+    ("/", "the town's shops and checkout (customers, no login)"),
+    ("/login", "log in with one of the accounts above"),
+    ("/board", "the dispatcher's live board"),
+    ("/shop", "a shop's console: orders, ready, labels"),
+    ("/courier", "the courier app (open it on a phone)"),
+    ("/setup", "the operator's set-up"),
+    ("/docs", "the API"),
+)
+
+
 def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
@@ -104,8 +116,15 @@ def serve(
     os.environ["DATABASE_URL"] = url
     os.environ["VELOCAL_DATABASE_URL"] = url
     os.environ.setdefault("VELOCAL_RUN_SCHEDULER", "true")
+    if workers > 1:
+        # Live updates must cross between worker processes: only Redis does that (the
+        # in-memory broker "auto" picks for SQLite reaches one process's clients).
+        os.environ.setdefault("VELOCAL_LIVE_BROKER", "redis")
     get_settings.cache_clear()
-    _say(f"velocal: serving http://{host}:{port}/docs (Ctrl-C stops)")
+    site = f"http://{host}:{port}"
+    _say(f"velocal: serving {site} (Ctrl-C stops)")
+    for page, who in PAGES:
+        _say(f"  {site}{page:<10} {who}")
     sys.stdout.flush()
 
     import uvicorn

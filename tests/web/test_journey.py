@@ -39,13 +39,15 @@ from tests.web.conftest import Pages
 POLL = 500  # ms: the board and the tracking page refresh this often in the test
 
 
-def wait_until(check: Callable[[], Any], what: str, timeout: float = 30.0) -> Any:
+def wait_until(page: Any, check: Callable[[], Any], what: str, timeout: float = 30.0) -> Any:
+    """Poll ``check`` (a database query) while ``page`` keeps running: a plain sleep would hold
+    up the page's own requests, which playwright serves only inside its calls."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         answer = check()
         if answer:
             return answer
-        time.sleep(0.2)
+        page.wait_for_timeout(200)
     raise AssertionError(f"timed out waiting for {what}")
 
 
@@ -193,7 +195,7 @@ def test_order_ready_plan_deliver_track(fresh_pages: Pages, screenshot: Any) -> 
         courier.context.set_geolocation(
             {"latitude": hub_lat + 0.0004 * step, "longitude": hub_lon, "accuracy": 9}
         )
-        time.sleep(0.6)
+        courier.wait_for_timeout(600)
 
     def fixes() -> int:
         with server.session() as session:
@@ -203,7 +205,7 @@ def test_order_ready_plan_deliver_track(fresh_pages: Pages, screenshot: Any) -> 
                 ).all()
             )
 
-    assert wait_until(fixes, "the phone's GPS fixes") >= 1
+    assert wait_until(courier, lambda: fixes() >= 3, "the phone's GPS fixes along the ride")
     for stop, _ in stops:
         with server.session() as session:
             code = session.get(Parcel, stop.parcel_id).label_code  # type: ignore[union-attr]

@@ -71,15 +71,23 @@ async function refreshCart() {
   const lines = cartLines();
   const shopIds = [...new Set(lines.map((l) => l.shop_id))];
   try {
-    const [shopList, ...catalogues] = await Promise.all([api("/api/shops"), ...shopIds.map((id) => api(`/api/shops/${id}/products`).catch(() => []))]);
+    // A shop gone from the town answers 404 (its products are no longer sold); any other
+    // failure leaves that shop's lines unjudged.
+    const [shopList, ...catalogues] = await Promise.all([api("/api/shops"), ...shopIds.map((id) => api(`/api/shops/${id}/products`)
+      .catch((error) => (error instanceof ApiError && error.status === 404 ? [] : null)))]);
     shops = new Map(shopList.map((s) => [s.id, s]));
-    const products = new Map(catalogues.flat().map((p) => [p.id, p]));
+    const products = new Map(catalogues.filter(Boolean).flat().map((p) => [p.id, p]));
     unavailable = new Set([...products.values()].filter((p) => !p.in_stock).map((p) => p.id));
-    const kept = lines.filter((l) => products.has(l.product_id) && shops.has(l.shop_id)).map((l) => {
+    // The cart may have changed while the shops answered (another tab): judge only the lines
+    // of the shops asked about, and keep the rest as they are now.
+    const checked = new Set(shopIds.filter((_, i) => catalogues[i] !== null));
+    const current = cartLines();
+    const kept = current.filter((l) => !checked.has(l.shop_id) || (products.has(l.product_id) && shops.has(l.shop_id))).map((l) => {
       const p = products.get(l.product_id);
+      if (!p || !shops.has(l.shop_id)) return l;
       return { ...l, name: p.name, price_cents: p.price_cents, weight_g: p.weight_g, volume_ml: p.volume_ml, shop_name: shops.get(l.shop_id).name };
     });
-    if (kept.length < lines.length) showAlert("Some products are no longer sold and were taken out of your cart.", "info");
+    if (kept.length < current.length) showAlert("Some products are no longer sold and were taken out of your cart.", "info");
     saveLines(kept);
   } catch (error) {
     showAlert(`Your cart could not be checked with the shops: ${errorText(error)}`);
