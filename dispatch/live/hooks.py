@@ -1,0 +1,250 @@
+"""Publish every committed state change and GPS fix, without the routes knowing.
+
+SQLAlchemy events do it for every session of an engine that has a broker attached (``attach``;
+the app's lifespan does it). ``after_flush`` collects the new ``Event`` rows (every
+``lifecycle.perform`` writes one, so do planning and checkout); the couriers' latest positions
+are upserted by a Core statement that no session event sees, so an engine ``after_execute``
+listener notes which couriers moved and ``after_flush``/``before_commit`` read those rows. All
+go into ``session.info`` with what the channels need to route them (the order an event belongs
+to, the order whose delivery is a moving courier's next stop), read in the same transaction;
+``after_commit`` publishes them; ``after_rollback`` drops them. A change that is rolled back is
+never pushed, and a push never reports a change that did not commit.
+
+A message is ``{"kind": "change" | "position", "board": {...}, ...routing keys}``;
+``dispatch.live.channels`` decides what each channel sends of it.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import weakref
+from datetime import datetime
+from typing import Any, Final
+
+from sqlalchemy import event
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.orm import Session
+from sqlalchemy.sql.dml import Insert, Update
+from sqlmodel import col, select
+
+from dispatch.live.broker import Broker
+from dispatch.models import CourierPosition, Event, Parcel, Plan, PlanRoute, PlanTrip, Stop
+
+log = logging.getLogger(__name__)
+
+_PENDING: Final = "velocal_live_pending"
+#: On a connection's ``info``: couriers whose latest position the transaction wrote.
+_MOVED: Final = "velocal_live_moved"
+_POSITIONS: Final = CourierPosition.__table__  # type: ignore[attr-defined]
+_OPEN_STOPS: Final = ("planned", "arrived")
+
+_brokers: weakref.WeakKeyDictionary[Engine, Broker] = weakref.WeakKeyDictionary()
+_installed = False
+_install_lock = threading.Lock()
+
+
+def install() -> None:
+    """Listen to every session's flushes and commits (once per process; idempotent)."""
+    global _installed
+    with _install_lock:
+        if _installed:
+            return
+        event.listen(Session, "after_flush", _after_flush)
+        event.listen(Session, "before_commit", _before_commit)
+        event.listen(Session, "after_begin", _after_begin)
+        event.listen(Session, "after_commit", _after_commit)
+        event.listen(Session, "after_rollback", _after_rollback)
+        _installed = True
+
+
+def attach(engine: Engine, broker: Broker) -> None:
+    """Publish the changes committed through ``engine``'s sessions to ``broker``."""
+    install()
+    if not event.contains(engine, "after_execute", _after_execute):
+        event.listen(engine, "after_execute", _after_execute)
+    _brokers[engine] = broker
+
+
+def detach(engine: Engine) -> None:
+    """Stop publishing ``engine``'s changes (the app is shutting down)."""
+    _brokers.pop(engine, None)
+    if event.contains(engine, "after_execute", _after_execute):
+        event.remove(engine, "after_execute", _after_execute)
+
+
+def broker_for(session: Session) -> Broker | None:
+    """The broker attached to the engine ``session`` writes to, if any."""
+    bind = session.bind
+    if isinstance(bind, Connection):
+        bind = bind.engine
+    return _brokers.get(bind) if isinstance(bind, Engine) else None
+
+
+def _iso(value: datetime) -> str:
+    return value.isoformat()
+
+
+def _after_flush(session: Session, _context: Any) -> None:
+    if broker_for(session) is None:
+        return
+    events = [obj for obj in session.new if isinstance(obj, Event)]
+    connection = session.connection()
+    if events:
+        pending: list[dict[str, Any]] = session.info.setdefault(_PENDING, [])
+        routes = _order_routes(connection, events)
+        for row in sorted(events, key=lambda e: e.id or 0):
+            order_id, stop_kind = routes.get((row.entity, row.entity_id), (None, None))
+            pending.append(
+                {
+                    "kind": "change",
+                    "order_id": order_id,
+                    "stop_kind": stop_kind,
+                    "board": {
+                        "id": row.id,
+                        "at": _iso(row.at),
+                        "user_id": row.user_id,
+                        "entity": row.entity,
+                        "entity_id": row.entity_id,
+                        "action": row.action,
+                        "from_status": row.from_status,
+                        "to_status": row.to_status,
+                        "detail": row.detail,
+                    },
+                }
+            )
+    _collect_positions(session, connection)
+
+
+def _before_commit(session: Session) -> None:
+    # Positions written by a Core statement before the commit need no flush to be seen.
+    if broker_for(session) is not None and session.in_transaction():
+        _collect_positions(session, session.connection())
+
+
+def _after_begin(session: Session, _transaction: Any, connection: Connection) -> None:
+    connection.info.pop(_MOVED, None)  # nothing of an earlier transaction carries over
+
+
+def _after_execute(
+    connection: Connection,
+    statement: Any,
+    multiparams: Any,
+    params: Any,
+    _options: Any,
+    _result: Any,
+) -> None:
+    """Note the couriers whose ``CourierPosition`` row a statement inserted or updated.
+
+    ``dispatch.positions`` upserts that row with one Core statement, which no session event
+    sees, so the engine's own event records it on the connection for the session's hooks.
+    """
+    if not isinstance(statement, (Insert, Update)) or statement.table is not _POSITIONS:
+        return
+    found: set[int] = connection.info.setdefault(_MOVED, set())
+    given = [*(multiparams or []), params or {}]
+    if isinstance(statement, Insert):
+        given.append(statement.compile(dialect=connection.dialect).params)
+    for values in given:
+        if isinstance(values, dict):
+            found.update(
+                int(v) for k, v in values.items() if k.endswith("courier_id") and v is not None
+            )
+
+
+def _collect_positions(session: Session, connection: Connection) -> None:
+    """Queue a position message for each courier whose latest fix this transaction wrote."""
+    moved = connection.info.pop(_MOVED, None)
+    if not moved:
+        return
+    pending: list[dict[str, Any]] = session.info.setdefault(_PENDING, [])
+    rows = connection.execute(
+        select(CourierPosition)
+        .where(col(CourierPosition.courier_id).in_(sorted(moved)))
+        .order_by(col(CourierPosition.courier_id))
+    ).all()
+    for row in rows:
+        pos = CourierPosition.model_validate(row._asdict())
+        pending.append(
+            {
+                "kind": "position",
+                "courier_id": pos.courier_id,
+                "next_order_id": _next_delivery_order(connection, pos.shift_id),
+                "board": {
+                    "courier_id": pos.courier_id,
+                    "shift_id": pos.shift_id,
+                    "lat": pos.lat,
+                    "lon": pos.lon,
+                    "accuracy_m": pos.accuracy_m,
+                    "at": _iso(pos.at),
+                },
+            }
+        )
+
+
+def _order_routes(
+    connection: Connection, events: list[Event]
+) -> dict[tuple[str, int], tuple[int, str | None]]:
+    """(entity, id) → (the order it belongs to, the stop's kind) for orders, parcels, stops."""
+    found: dict[tuple[str, int], tuple[int, str | None]] = {}
+    parcel_ids = {e.entity_id for e in events if e.entity == "parcel"}
+    stop_ids = {e.entity_id for e in events if e.entity == "stop"}
+    for e in events:
+        if e.entity == "order":
+            found[("order", e.entity_id)] = (e.entity_id, None)
+    if parcel_ids:
+        parcels = connection.execute(
+            select(col(Parcel.id), col(Parcel.order_id)).where(col(Parcel.id).in_(parcel_ids))
+        )
+        for parcel_id, order_id in parcels:
+            found[("parcel", int(parcel_id or 0))] = (int(order_id), None)
+    if stop_ids:
+        stops = connection.execute(
+            select(col(Stop.id), col(Parcel.order_id), col(Stop.kind))
+            .join(Parcel, col(Parcel.id) == col(Stop.parcel_id))
+            .where(col(Stop.id).in_(stop_ids))
+        )
+        for stop_id, order_id, kind in stops:
+            found[("stop", int(stop_id or 0))] = (int(order_id), str(kind))
+    return found
+
+
+def _next_delivery_order(connection: Connection, shift_id: int) -> int | None:
+    """The order whose delivery is the next open stop of the shift's current route, if any."""
+    row = connection.execute(
+        select(col(Stop.kind), col(Parcel.order_id))
+        .join(Parcel, col(Parcel.id) == col(Stop.parcel_id))
+        .join(PlanTrip, col(PlanTrip.id) == col(Stop.trip_id))
+        .join(PlanRoute, col(PlanRoute.id) == col(PlanTrip.route_id))
+        .join(Plan, col(Plan.id) == col(PlanRoute.plan_id))
+        .where(
+            col(PlanRoute.shift_id) == shift_id,
+            col(Plan.current).is_(True),
+            col(Stop.status).in_(_OPEN_STOPS),
+        )
+        .order_by(col(PlanTrip.number), col(Stop.sequence), col(Stop.id))
+        .limit(1)
+    ).first()
+    if row is None or row[0] != "delivery":
+        return None
+    return int(row[1])
+
+
+def _after_commit(session: Session) -> None:
+    pending = session.info.pop(_PENDING, None)
+    if not pending:
+        return
+    broker = broker_for(session)
+    if broker is None:
+        return
+    try:
+        broker.publish(pending)
+    except Exception:  # the change is committed; a lost push must not fail the request
+        log.exception("live: publishing %d message(s) failed", len(pending))
+
+
+def _after_rollback(session: Session) -> None:
+    session.info.pop(_PENDING, None)
+
+
+__all__ = ["attach", "broker_for", "detach", "install"]
