@@ -15,6 +15,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
+from dispatch import live
 from dispatch.api.deps import SessionDep
 from dispatch.api.errors import install_error_handlers
 from dispatch.api.routes import api_router
@@ -38,6 +39,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         own = getattr(app.state, "engine", None) is None
         if own:
             app.state.engine = make_engine(settings.database_url)
+        await live.start(app, settings)
         stop = asyncio.Event()
         clock = None
         if settings.run_scheduler:
@@ -52,6 +54,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
             stop.set()
             if clock is not None:
                 await clock
+            await live.stop(app)
             if own:
                 app.state.engine.dispose()
                 app.state.engine = None

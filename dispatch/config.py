@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import Literal
 
 from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -30,11 +31,30 @@ class Settings(BaseSettings):
     secure_cookies: bool = False
     #: Redis for live updates across worker processes (the live-operations part).
     redis_url: str = "redis://127.0.0.1:6379/0"
+    #: Live push's broker: "redis" (fan-out across worker processes), "memory" (one process),
+    #: "auto" (memory on SQLite, Redis otherwise, memory with a warning if Redis is down).
+    live_broker: Literal["auto", "redis", "memory"] = "auto"
+    #: The Redis stream live messages go through; empty: one per database
+    #: (``velocal:live:<hash of database_url>``), so installations and test runs sharing a
+    #: Redis never hear each other.
+    live_stream: str = ""
+    #: Seconds between two heartbeats on an idle live stream (proxies drop silent ones).
+    live_heartbeat_s: float = 15.0
     #: Run the cutoff clock (close due windows and plan them) inside the app's lifespan.
     #: ``velocal serve`` turns it on; off by default so an app built in a test stays quiet.
     run_scheduler: bool = False
     #: Seconds between two ticks of that clock.
     scheduler_interval_s: float = 30.0
+    #: Tracking says "your courier is close" when the ETA is this many seconds away or less...
+    close_eta_s: float = 300.0
+    #: ...or the courier's latest fix is this many metres from the door or less.
+    close_distance_m: float = 400.0
+    #: The board's "off route" alert: the latest fix this far from the trip's ride path.
+    off_route_m: float = 150.0
+    #: The board's "GPS silent" alert: on duty with open stops and no fix for this long.
+    gps_silent_s: float = 120.0
+    #: Seconds a shop's webhook receiver has to answer one delivery before it counts as failed.
+    webhook_timeout_s: float = 5.0
 
 
 @lru_cache

@@ -402,3 +402,53 @@ class CourierPosition(SQLModel, table=True):
     lon: float
     accuracy_m: float
     at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+
+
+# ── webhooks for shops' systems ────────────────────────────────────────────────────────────
+
+
+class WebhookSubscription(SQLModel, table=True):
+    """A shop's URL that hears about its orders (``dispatch.webhooks``).
+
+    ``secret`` signs every delivery, so it is stored as is; the API shows it once, on creation.
+    Deleting a webhook clears ``active`` and keeps the row, so its delivery log stays readable.
+    """
+
+    id: int | None = Field(default=None, primary_key=True)
+    shop_id: int = Field(foreign_key="shop.id", index=True)
+    url: str
+    secret: str
+    #: Event types it is subscribed to ("order.accepted", ...).
+    events: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    active: bool = True
+    created_at: datetime = _created()
+
+
+class WebhookDelivery(SQLModel, table=True):
+    """One event on its way to one subscription: the outbox row and its delivery log."""
+
+    #: The sender's query: pending deliveries by due time.
+    __table_args__ = (
+        Index("ix_webhookdelivery_status_next_attempt_at", "status", "next_attempt_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    subscription_id: int = Field(foreign_key="webhooksubscription.id", index=True)
+    event_type: str
+    #: The body as sent: {"id", "type", "created_at", "data"}.
+    payload: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    status: str = "pending"  # pending → delivered | failed
+    attempts: int = 0
+    next_attempt_at: datetime | None = Field(
+        default=None, sa_column=Column(UTCDateTime(), nullable=True)
+    )
+    last_status_code: int | None = None
+    last_error: str = ""
+    #: Every attempt: [{"at", "status_code", "error", "duration_ms"}].
+    attempt_log: list[dict[str, Any]] = Field(
+        default_factory=list, sa_column=Column(JSON, nullable=False)
+    )
+    created_at: datetime = _created()
+    delivered_at: datetime | None = Field(
+        default=None, sa_column=Column(UTCDateTime(), nullable=True)
+    )

@@ -583,6 +583,62 @@ def _write_routes(session: Session, build: Build, result: Result, plan: Plan) ->
                 )
 
 
+def store_plan(
+    session: Session,
+    window: DeliveryWindow,
+    build: Build,
+    result: Result | None,
+    *,
+    solve_s: float,
+    actor_user_id: int | None,
+) -> Plan:
+    """Store ``result`` as the window's new current plan (not committed): the previous plan
+    stops being current and its open stops are cancelled, the window gets its ``plan`` event.
+    Shared by planning and re-planning (``dispatch.replanning``), so both store alike."""
+    window_id = window.id
+    assert window_id is not None
+    plan = Plan(
+        window_id=window_id,
+        current=True,
+        cost=result.cost if result else 0,
+        distance_m=result.distance if result else 0,
+        duration_s=result.duration if result else 0,
+        solver=result.backend if result else "none",
+        solve_s=round(solve_s, 3),
+        matrix_s=round(build.matrix_s, 3),
+        unassigned=_reasons(build, result),
+    )
+    session.add(plan)
+    session.flush()
+    assert plan.id is not None
+    for old in _current_plans(session, window_id):
+        if old.id == plan.id:
+            continue
+        old.current = False
+        session.add(old)
+        assert old.id is not None
+        for stop in _plan_stops(session, old.id, OPEN_STOPS):
+            lifecycle.perform(
+                session,
+                stop,
+                "cancel",
+                actor_role=lifecycle.SYSTEM,
+                actor_user_id=actor_user_id,
+                detail={"reason": "re-planned", "plan_id": plan.id},
+            )
+    if result is not None:
+        _write_routes(session, build, result, plan)
+    lifecycle.perform(
+        session,
+        window,
+        "plan",
+        actor_role=lifecycle.SYSTEM,
+        actor_user_id=actor_user_id,
+        detail={"plan_id": plan.id, "unassigned": len(plan.unassigned)},
+    )
+    return plan
+
+
 def plan_window_timed(
     session: Session,
     window_id: int,
@@ -597,10 +653,20 @@ def plan_window_timed(
     limit = get_settings().plan_time_limit_s if time_limit_s is None else time_limit_s
     try:
         window = lock_window(session, window_id)
+        if window.status == "running":  # couriers are out: what is on a bike stays there
+            from dispatch.replanning import replan_window_timed
+
+            return replan_window_timed(
+                session,
+                window_id,
+                time_limit_s=limit,
+                max_iterations=max_iterations,
+                seed=seed,
+                actor_user_id=actor_user_id,
+            )
         if window.status not in PLANNABLE_WINDOWS:
             why = {
                 "open": "it still takes orders (close it or wait for its cutoff)",
-                "running": "its couriers are out: re-plan it from live operations",
             }.get(window.status, f"it is {window.status}")
             raise PlanningError(f"window {window_id} cannot be planned: {why}")
         build = build_problem(session, window)
@@ -613,44 +679,8 @@ def plan_window_timed(
             )
         solve_s = time.perf_counter() - solve_started
         write_started = time.perf_counter()
-        plan = Plan(
-            window_id=window_id,
-            current=True,
-            cost=result.cost if result else 0,
-            distance_m=result.distance if result else 0,
-            duration_s=result.duration if result else 0,
-            solver=result.backend if result else "none",
-            solve_s=round(solve_s, 3),
-            matrix_s=round(build.matrix_s, 3),
-            unassigned=_reasons(build, result),
-        )
-        session.add(plan)
-        session.flush()
-        assert plan.id is not None
-        for old in _current_plans(session, window_id):
-            if old.id == plan.id:
-                continue
-            old.current = False
-            session.add(old)
-            assert old.id is not None
-            for stop in _plan_stops(session, old.id, OPEN_STOPS):
-                lifecycle.perform(
-                    session,
-                    stop,
-                    "cancel",
-                    actor_role=lifecycle.SYSTEM,
-                    actor_user_id=actor_user_id,
-                    detail={"reason": "re-planned", "plan_id": plan.id},
-                )
-        if result is not None:
-            _write_routes(session, build, result, plan)
-        lifecycle.perform(
-            session,
-            window,
-            "plan",
-            actor_role=lifecycle.SYSTEM,
-            actor_user_id=actor_user_id,
-            detail={"plan_id": plan.id, "unassigned": len(plan.unassigned)},
+        plan = store_plan(
+            session, window, build, result, solve_s=solve_s, actor_user_id=actor_user_id
         )
         session.commit()
     except BaseException:
@@ -1423,5 +1453,6 @@ __all__ = [
     "move_stop",
     "plan_window",
     "plan_window_timed",
+    "store_plan",
     "window_has_room",
 ]

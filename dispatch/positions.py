@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Final
 
+from sqlalchemy import Table
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
@@ -108,43 +109,36 @@ def ingest(
             good[fix.seq] = fix
     if not good:
         return result
-    known = set(
-        session.exec(
-            select(Position.seq).where(
-                col(Position.courier_id) == courier_id,
-                col(Position.device_id) == device_id,
-                col(Position.seq).in_(list(good)),
-            )
-        ).all()
+    # One round trip stores the batch and says which rows were new: the unique key skips
+    # fixes stored before (a resent batch) and the returned ids are the rows really inserted.
+    rows = [
+        {
+            "courier_id": courier_id,
+            "shift_id": shift.id,
+            "device_id": device_id,
+            "seq": fix.seq,
+            "lat": fix.lat,
+            "lon": fix.lon,
+            "accuracy_m": fix.accuracy_m,
+            "at": fix.at,
+            "received_at": now,
+        }
+        for fix in good.values()
+    ]
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    positions: Table = Position.__table__  # type: ignore[attr-defined]  # Core, not the ORM
+    statement = (
+        dialect.insert(positions)
+        .values(rows)
+        .on_conflict_do_nothing()
+        .returning(positions.c.id, positions.c.seq)
     )
-    fresh = [fix for seq, fix in good.items() if seq not in known]
-    result.duplicates += len(good) - len(fresh)
-    if fresh:
-        rows = [
-            {
-                "courier_id": courier_id,
-                "shift_id": shift.id,
-                "device_id": device_id,
-                "seq": fix.seq,
-                "lat": fix.lat,
-                "lon": fix.lon,
-                "accuracy_m": fix.accuracy_m,
-                "at": fix.at,
-                "received_at": now,
-            }
-            for fix in fresh
-        ]
-        dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-        statement = (
-            dialect.insert(Position)
-            .values(rows)
-            .on_conflict_do_nothing()
-            .returning(col(Position.id))  # the rows really inserted (rowcount is unreliable)
-        )
-        stored = len(session.connection().execute(statement).all())
-        result.stored = stored
-        result.duplicates += len(fresh) - stored  # lost a race with the same batch
-        result.latest = _keep_latest(session, courier_id, shift.id, max(fresh, key=_when))
+    inserted = {seq for _, seq in session.connection().execute(statement).all()}
+    result.stored = len(inserted)
+    result.duplicates += len(good) - len(inserted)  # sent before, or lost a race with itself
+    if inserted:
+        newest = max((good[seq] for seq in inserted), key=_when)
+        result.latest = _keep_latest(session, courier_id, shift.id, newest)
     return result
 
 
@@ -153,20 +147,34 @@ def _when(fix: Fix) -> datetime:
 
 
 def _keep_latest(session: Session, courier_id: int, shift_id: int, fix: Fix) -> CourierPosition:
-    latest = session.get(CourierPosition, courier_id)
-    if latest is None:
-        latest = CourierPosition(
-            courier_id=courier_id,
-            shift_id=shift_id,
-            lat=fix.lat,
-            lon=fix.lon,
-            accuracy_m=fix.accuracy_m,
-            at=fix.at,
-        )
-    elif fix.at >= latest.at:
-        latest.shift_id, latest.lat, latest.lon = shift_id, fix.lat, fix.lon
-        latest.accuracy_m, latest.at = fix.accuracy_m, fix.at
-    session.add(latest)
+    """Upsert the courier's latest position in one statement (a fix older than the kept one
+    changes nothing) and return it."""
+    table: Table = CourierPosition.__table__  # type: ignore[attr-defined]
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    insert = dialect.insert(table).values(
+        courier_id=courier_id,
+        shift_id=shift_id,
+        lat=fix.lat,
+        lon=fix.lon,
+        accuracy_m=fix.accuracy_m,
+        at=fix.at,
+    )
+    changed = ("shift_id", "lat", "lon", "accuracy_m", "at")
+    statement = insert.on_conflict_do_update(
+        index_elements=[table.c.courier_id],
+        set_={name: insert.excluded[name] for name in changed},
+        where=insert.excluded.at >= table.c.at,
+    ).returning(*(table.c[name] for name in ("courier_id", *changed)))
+    row = session.connection().execute(statement).first()
+    if row is None:  # a newer fix is kept already
+        kept = session.get(CourierPosition, courier_id)
+        assert kept is not None
+        return kept
+    latest = CourierPosition.model_validate(row._asdict())
+    # Rows the session loaded before must not be written back over the new values.
+    cached = session.identity_map.get(session.identity_key(CourierPosition, courier_id))
+    if cached is not None:
+        session.expire(cached)
     return latest
 
 

@@ -17,7 +17,7 @@ from datetime import datetime
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from dispatch import lifecycle
+from dispatch import lifecycle, webhooks
 from dispatch.models import DeliveryWindow, utc_now
 from dispatch.planning import plan_window
 
@@ -53,6 +53,13 @@ def tick(engine: Engine, *, now: datetime | None = None) -> list[int]:
                 plan.id,
                 len(plan.unassigned),
             )
+    # Shops' webhooks after planning, so a slow receiver never delays a plan; bounded so the
+    # next tick comes on time.
+    with Session(engine) as session:
+        try:
+            webhooks.send_due(session, now=now, budget_s=20.0)
+        except Exception:
+            log.exception("sending webhook deliveries failed")
     return planned
 
 

@@ -158,6 +158,10 @@ class TrackingPublic(SQLModel):
     #: The delivery address's point (for the map), if the order is delivered.
     destination: list[float] | None = None
     courier: TrackingCourier | None = None
+    #: When the courier is expected at the door (the live ETA of this order's delivery).
+    eta: datetime | None = None
+    #: The courier is close: the ETA is minutes away or the courier is near the door.
+    courier_close: bool = False
 
 
 # ── shop ───────────────────────────────────────────────────────────────────────────────────
@@ -244,6 +248,8 @@ class RouteParcel(SQLModel):
     volume_ml: int
     #: Only the last two characters: the courier confirms with the code on the label.
     label_hint: str
+    #: The parcel's own status ("ready", "picked_up" once loaded at the hub, "delivered"...).
+    status: str = ""
 
 
 class RouteStop(SQLModel):
@@ -318,7 +324,7 @@ class StopFailBody(SQLModel):
 class FixIn(SQLModel):
     """One GPS reading as the phone took it (``navigator.geolocation``)."""
 
-    seq: int = Field(ge=0, le=2**62)
+    seq: int = Field(ge=0, le=2**31 - 1)  # the column is a 32-bit integer everywhere
     lat: float
     lon: float
     accuracy_m: float

@@ -184,6 +184,12 @@ def dispatcher_board(request: Request, session: SessionDep) -> Response:
     return role_page(request, session, "board.html", ("dispatcher", "operator"))
 
 
+@router.get("/report", response_class=HTMLResponse)
+def day_report_page(request: Request, session: SessionDep) -> Response:
+    """The day-end report: figures, tables and plots from ``/api/report/day``."""
+    return role_page(request, session, "report.html", ("dispatcher", "operator"))
+
+
 @router.get("/setup", response_class=HTMLResponse)
 def operator_setup(request: Request, session: SessionDep) -> Response:
     return role_page(request, session, "setup.html", ("operator",))

@@ -163,7 +163,15 @@ EXPECTED: Final[dict[tuple[str, str], Access]] = {
     ("GET", "/api/shop/orders"): BOTH_SHOPS,
     ("POST", "/api/shop/parcels/{parcel_id}/ready"): OWN_SHOP,
     ("GET", "/api/shop/parcels/{parcel_id}/label"): OWN_SHOP,
+    ("GET", "/api/shop/parcels/{parcel_id}/label.svg"): OWN_SHOP,
     ("GET", "/api/shop/pickups"): BOTH_SHOPS,
+    # a shop's webhooks for its own systems; operators see every shop's
+    ("GET", "/api/shop/webhooks"): BOTH_SHOPS,
+    ("POST", "/api/shop/webhooks"): BOTH_SHOPS,
+    ("DELETE", "/api/shop/webhooks/{webhook_id}"): OWN_SHOP,
+    ("POST", "/api/shop/webhooks/{webhook_id}/test"): OWN_SHOP,
+    ("GET", "/api/shop/webhooks/{webhook_id}/deliveries"): OWN_SHOP,
+    ("GET", "/api/webhooks"): OPERATOR_ONLY,
     # a courier's phone
     ("GET", "/api/courier/shifts"): BOTH_COURIERS,
     ("GET", "/api/courier/route"): BOTH_COURIERS,
@@ -173,6 +181,9 @@ EXPECTED: Final[dict[tuple[str, str], Access]] = {
     ("POST", "/api/courier/stops/{stop_id}/load"): OWN_COURIER,
     ("POST", "/api/courier/shifts/{shift_id}/start"): OWN_COURIER,
     ("POST", "/api/courier/shifts/{shift_id}/end"): OWN_COURIER,
+    # dropping out: the courier of the shift, or the board for them
+    ("POST", "/api/courier/shifts/{shift_id}/drop-out"): OWN_COURIER,
+    ("POST", "/api/board/shifts/{shift_id}/drop-out"): STAFF_ONLY,
     ("POST", "/api/courier/positions"): BOTH_COURIERS,
     # the operator's set-up: staff read, operators write
     ("GET", "/api/town"): STAFF_ONLY,
@@ -222,6 +233,14 @@ EXPECTED: Final[dict[tuple[str, str], Access]] = {
     ("GET", "/api/board/events"): STAFF_ONLY,
     ("GET", "/api/board/windows/{window_id}/paths"): STAFF_ONLY,
     ("GET", "/api/board/positions"): STAFF_ONLY,
+    # live push (SSE): a plain request, like the matrix's, gets the one-shot catch-up and ends
+    ("GET", "/api/live/board"): STAFF_ONLY,
+    ("GET", "/api/live/track/{token}"): PUBLIC,  # the unguessable token is the key
+    ("GET", "/api/board/windows/{window_id}/etas"): STAFF_ONLY,
+    ("GET", "/api/board/alerts"): STAFF_ONLY,
+    # the day-end report
+    ("GET", "/api/report/day"): STAFF_ONLY,
+    ("GET", "/api/report/day.csv"): STAFF_ONLY,
     # map data for every page: OpenStreetMap data of the town
     ("GET", "/api/town/map"): PUBLIC,
     ("GET", "/api/town/network.geojson"): PUBLIC,
@@ -522,8 +541,16 @@ def build_world(session: Session) -> World:
         ESHOP: create_shop_api_token(session, shop_a),
         ESHOP_B: create_shop_api_token(session, shop_b),
     }
+    # Shop A's webhook; nothing listens on port 9, so its test ping fails fast.
+    from dispatch.models import WebhookSubscription
+
+    webhook = WebhookSubscription(
+        shop_id=_id(shop_a), url="http://127.0.0.1:9/hook", secret="whsec_test", events=[]
+    )
+    _add(session, webhook)
     ids: dict[str, int | str] = {
         "shop_id": _id(shop_a),
+        "webhook_id": _id(webhook),
         "parcel_id": _id(parcels[0]),
         "stop_id": _id(stops[0]),
         "token": orders[0].tracking_token,

@@ -28,6 +28,7 @@ ROLE_PAGES = {
     "/shop/labels": {"shop"},
     "/courier": {"courier"},
     "/board": {"dispatcher", "operator"},
+    "/report": {"dispatcher", "operator"},
     "/setup": {"operator"},
 }
 PUBLIC_PAGES = ["/", "/shops/1", "/checkout", "/t/some-token", "/login"]

@@ -120,6 +120,23 @@ def end_my_shift(shift_id: int, session: SessionDep, user: CourierUser) -> Shift
     return ShiftPublic.model_validate(shift, from_attributes=True)
 
 
+@router.post("/shifts/{shift_id}/drop-out")
+def drop_out_of_my_shift(
+    shift_id: int, body: dict[str, str], session: SessionDep, user: CourierUser
+) -> dict[str, object]:
+    """I cannot go on (``{"reason": ...}``): my shift ends and my windows are re-planned
+    without me; parcels on my bike are listed for a hand-over (see the board's drop-out)."""
+    from dispatch import replanning  # the solver stack loads only when it is needed
+
+    shift = _own_shift(session, user, shift_id)
+    reason = body.get("reason", "").strip()
+    if not reason:
+        raise InvalidFieldError("reason", "is required: say why you drop out")
+    return replanning.drop_out_answer(
+        session, shift, reason=reason, actor_role=lifecycle.COURIER, actor_user_id=user.id
+    )
+
+
 @router.post("/positions")
 def report_positions(body: PositionBatch, session: SessionDep, user: CourierUser) -> PositionResult:
     """A batch of my phone's GPS fixes: stored once each, bad ones refused with the reason.
@@ -127,8 +144,15 @@ def report_positions(body: PositionBatch, session: SessionDep, user: CourierUser
     409 when I am not on shift; sending the same batch again stores nothing twice.
     """
     fixes = [Fix(f.seq, f.lat, f.lon, f.accuracy_m, f.at) for f in body.fixes]
+    courier_id = _my_courier_id(user)
+    if session.get_bind().dialect.name == "sqlite":
+        # Take SQLite's write lock before ingest reads: a read snapshot that another writer
+        # overtook cannot become a write ("database is locked" at once, busy_timeout or not),
+        # which phones posting together under load would hit. The login check only read.
+        session.commit()
+        session.connection().exec_driver_sql("BEGIN IMMEDIATE")
     try:
-        result = ingest(session, _my_courier_id(user), body.device_id, fixes)
+        result = ingest(session, courier_id, body.device_id, fixes)
     except NotOnShiftError as error:
         raise ConflictError(str(error)) from None
     session.commit()
@@ -229,6 +253,7 @@ def _route_stop(session: Session, stop: Stop) -> RouteStop:
             weight_g=parcel.weight_g,
             volume_ml=parcel.volume_ml,
             label_hint=parcel.label_code[-2:],
+            status=parcel.status,
         ),
     )
 

@@ -322,6 +322,39 @@ def move_stop(stop_id: int, body: StopMove, session: SessionDep, user: StaffUser
     return plan_view(session, new_plan)
 
 
+# ── a courier dropping out ─────────────────────────────────────────────────────────────────
+
+
+@router.post("/shifts/{shift_id}/drop-out")
+def drop_courier_out(
+    shift_id: int,
+    body: dict[str, str],
+    session: SessionDep,
+    settings: SettingsDep,
+    user: StaffUser,
+) -> dict[str, Any]:
+    """The courier of an on-duty shift drops out (``{"reason": ...}``); each of their windows
+    is re-planned without them. Parcels already on their bike are listed in the new plan's
+    ``unassigned`` with a hand-over reason. Dispatchers only, by the lifecycle (403 else)."""
+    shift = session.get(Shift, shift_id)
+    courier = session.get(Courier, shift.courier_id) if shift is not None else None
+    if shift is None or courier is None or courier.town_id != get_town(session).id:
+        raise NotFoundError("shift", shift_id)
+    reason = body.get("reason", "").strip()
+    if not reason:
+        raise InvalidFieldError("reason", "is required: say why the courier drops out")
+    replanning = importlib.import_module("dispatch.replanning")
+    answer: dict[str, Any] = replanning.drop_out_answer(
+        session,
+        shift,
+        reason=reason,
+        actor_role=user.role,
+        actor_user_id=user.id,
+        time_limit_s=settings.plan_time_limit_s,
+    )
+    return answer
+
+
 # ── proof of delivery ──────────────────────────────────────────────────────────────────
 
 

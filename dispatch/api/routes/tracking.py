@@ -10,7 +10,9 @@ from __future__ import annotations
 from fastapi import APIRouter, HTTPException
 from sqlmodel import Session, col, select
 
-from dispatch.api.deps import SessionDep
+from dispatch.api.deps import SessionDep, SettingsDep
+from dispatch.api.routes.live_ops import NowDep
+from dispatch.eta import order_eta
 from dispatch.models import (
     Courier,
     CourierPosition,
@@ -47,7 +49,9 @@ def first_name(name: str) -> str:
 
 
 @router.get("/track/{token}")
-def track_order(token: str, session: SessionDep) -> TrackingPublic:
+def track_order(
+    token: str, session: SessionDep, settings: SettingsDep, now: NowDep
+) -> TrackingPublic:
     """One order's status, timeline, planned arrival and parcels, by its tracking token."""
     if not token or len(token) > 100:
         raise HTTPException(404, NO_SUCH_LINK)
@@ -68,6 +72,13 @@ def track_order(token: str, session: SessionDep) -> TrackingPublic:
     ).all()
     parcels = [TrackingParcel(shop_name=shop.name, status=p.status) for p, shop in rows]
     window = session.get(DeliveryWindow, order.window_id) if order.window_id else None
+    eta, close = order_eta(
+        session,
+        [p.id for p, _ in rows if p.id is not None],
+        now=now,
+        close_eta_s=settings.close_eta_s,
+        close_distance_m=settings.close_distance_m,
+    )
     return TrackingPublic(
         status=order.status,
         fulfilment=order.fulfilment,
@@ -82,6 +93,8 @@ def track_order(token: str, session: SessionDep) -> TrackingPublic:
         if order.fulfilment == "delivery" and order.lat is not None and order.lon is not None
         else None,
         courier=_courier_if_next(session, [p.id for p, _ in rows if p.id is not None]),
+        eta=eta,
+        courier_close=close,
     )
 
 

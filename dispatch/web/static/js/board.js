@@ -5,9 +5,11 @@
 import {
   api, ApiError, capitalise, errorText, fmtDay, fmtKg, fmtKm, fmtRange, fmtTime, h, showAlert, statusWords, timeZone,
 } from "/static/js/api.js";
+import { refreshAlerts } from "/static/js/board_alerts.js";
 import { renderEvents } from "/static/js/board_events.js";
 import { BoardMap } from "/static/js/board_map.js";
 import { renderRoutes, renderUnassigned, routeColour, routeStops } from "/static/js/board_routes.js";
+import { liveUpdates } from "/static/js/live.js";
 
 const $ = (id) => document.getElementById(id);
 const params = new URLSearchParams(window.location.search);
@@ -27,6 +29,8 @@ const state = {
   targets: [],
   couriers: null,
   busy: false,
+  // Refusals shown on their stop; kept across redraws (a push may redraw the list at once).
+  stopNotes: new Map(),
 };
 const boardMap = new BoardMap($("map"));
 const mapReady = boardMap.init().catch((error) => showAlert(`The map could not load: ${errorText(error)}`));
@@ -117,6 +121,7 @@ function renderWindows() {
 async function selectWindow(id, { remember = true } = {}) {
   const changed = id !== state.windowId;
   state.windowId = id;
+  if (changed) state.stopNotes.clear();
   if (remember) syncUrl();
   renderWindows();
   if (changed) {
@@ -217,6 +222,10 @@ async function showPlan(plan, force) {
       canMove: plan.window_status === "planned",
       onMove: moveStop,
     });
+    import("/static/js/board_dropout.js").then(({ addDropOutButtons }) => addDropOutButtons($("routes"), plan, {
+      onDone: () => refreshPlan({ force: true }), showMessage,
+    }));
+    applyStopNotes();
     renderUnassigned($("unassigned"), $("unassigned-empty"), plan);
     $("unassigned-card").hidden = false;
   }
@@ -313,6 +322,7 @@ async function moveStop(stop, shiftId, { button, message }) {
   message.hidden = true;
   try {
     const plan = await api(`/api/board/stops/${stop.id}/move`, { method: "POST", body: { shift_id: shiftId } });
+    state.stopNotes.clear();
     await showPlan(plan, true);
     showMessage(`Moved the ${stop.kind} for order ${stop.order_id} to ${name}.`, "success");
   } catch (error) {
@@ -320,11 +330,30 @@ async function moveStop(stop, shiftId, { button, message }) {
     message.textContent = `Not moved: ${words}`;
     message.dataset.kind = "error";
     message.hidden = false;
+    state.stopNotes.set(stop.id, message.textContent);
     showMessage(`The ${stop.kind} for order ${stop.order_id} was not moved to ${name}: ${words}`, "error");
     button.disabled = false;
     button.textContent = "Move";
   } finally {
     state.busy = false;
+  }
+}
+
+/** Put the kept refusals back on their stops after the list was drawn again. */
+function applyStopNotes() {
+  for (const [stopId, text] of state.stopNotes) {
+    const row = document.querySelector(`.board-stop[data-stop-id="${stopId}"]`);
+    if (!row) continue;
+    let note = row.querySelector(".board-message");
+    if (!note) {
+      note = document.createElement("p");
+      note.className = "board-message small";
+      note.setAttribute("role", "status");
+      row.append(note);
+    }
+    note.textContent = text;
+    note.dataset.kind = "error";
+    note.hidden = false;
   }
 }
 
@@ -351,16 +380,20 @@ async function poll() {
       refreshWindows().then(() => (state.busy ? null : refreshPlan())),
       refreshPositions(),
       refreshEvents(),
+      refreshAlerts(state.windowId),
     ]);
     const failed = results.find((r) => r.status === "rejected");
     $("live").textContent = failed
       ? `Updates failed (${errorText(failed.reason)}); retrying`
       : `Live · updated ${fmtTime(new Date().toISOString())}`;
   }
-  window.setTimeout(poll, POLL_MS);
+  live.schedulePoll(POLL_MS);
 }
 
 // ── start ──────────────────────────────────────────────────────────────────────────────────
+
+// Pushed over SSE; the poll runs only while the stream is down (dispatch/web/static/js/live.js).
+const live = liveUpdates("/api/live/board", { poll, position: refreshPositions, pollMs: POLL_MS });
 
 $("plan-button").addEventListener("click", planNow);
 $("day").addEventListener("change", () => { if ($("day").value) loadDay($("day").value); });
@@ -371,4 +404,4 @@ $("day-form").addEventListener("submit", (event) => event.preventDefault());
 
 loadDay(state.day, { remember: false })
   .catch((error) => showAlert(errorText(error)))
-  .finally(() => { window.setTimeout(poll, 0); });
+  .finally(() => { live.start(); });

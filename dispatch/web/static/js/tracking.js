@@ -4,6 +4,7 @@
 /* global L */
 import { api, errorText, fmtDay, fmtDayTime, fmtRange, fmtTime, h, showAlert, hideAlert, ApiError } from "/static/js/api.js";
 import { labelledMarker, townMap } from "/static/js/map.js";
+import { liveUpdates } from "/static/js/live.js";
 
 const root = document.getElementById("tracking");
 const token = root.dataset.token;
@@ -79,6 +80,22 @@ function renderHead(order) {
       : when;
   }
   $("track-facts").hidden = false;
+  renderEta(order);
+}
+
+/** "Expected at 14:12" from the live ETA, and a notice when the courier is close. */
+function renderEta(order) {
+  let line = $("track-eta");
+  if (!line) {
+    line = h("p", { id: "track-eta", class: "track-eta", "aria-live": "polite" });
+    $("track-sentence").after(line);
+  }
+  const open = order.eta && !["delivered", "cancelled", "collected", "failed"].includes(order.status);
+  line.hidden = !open;
+  line.dataset.close = String(Boolean(open && order.courier_close));
+  line.textContent = !open ? "" : order.courier_close
+    ? `Your courier is close — expected at ${fmtTime(order.eta)}.`
+    : `Expected at ${fmtTime(order.eta)}`;
 }
 
 function renderTimeline(order) {
@@ -158,8 +175,10 @@ async function refresh() {
     else showAlert(`${errorText(error)} We will try again shortly.`);
   } finally {
     root.setAttribute("aria-busy", "false");
-    if (!stopped) setTimeout(refresh, pollMs);
+    if (!stopped) live.schedulePoll(pollMs);
   }
 }
 
-refresh();
+// Pushed over SSE; the poll runs only while the stream is down (live.js).
+const live = liveUpdates(`/api/live/track/${encodeURIComponent(token)}`, { poll: refresh, pollMs });
+live.start();
