@@ -70,6 +70,29 @@ class Alert:
     parcel_ids: list[int] = field(default_factory=list)
 
 
+def _alert(
+    kind: str,
+    estimate: RouteEta,
+    *,
+    since: datetime,
+    message: str,
+    stop_ids: list[int] | None = None,
+    parcel_ids: list[int] | None = None,
+) -> Alert:
+    """An alert about ``estimate``'s courier and route."""
+    return Alert(
+        kind=kind,
+        courier_id=estimate.courier_id,
+        courier_name=estimate.courier_name,
+        window_id=estimate.window_id,
+        route_id=estimate.route_id,
+        since=since,
+        message=message,
+        stop_ids=stop_ids or [],
+        parcel_ids=parcel_ids or [],
+    )
+
+
 def distance_to_path_m(lat: float, lon: float, path: list[list[float]]) -> float:
     """Metres from (lat, lon) to the nearest point of the ``[[lat, lon], ...]`` line."""
     if not path:
@@ -110,12 +133,9 @@ def _late(ctx: _Context, estimate: RouteEta) -> list[Alert]:
             continue
         over = (stop.eta - stop.latest).total_seconds() / 60
         out.append(
-            Alert(
-                kind="late",
-                courier_id=estimate.courier_id,
-                courier_name=estimate.courier_name,
-                window_id=estimate.window_id,
-                route_id=estimate.route_id,
+            _alert(
+                "late",
+                estimate,
                 since=basis,
                 stop_ids=[stop.stop_id],
                 parcel_ids=[stop.parcel_id],
@@ -148,12 +168,9 @@ def _not_ready(ctx: _Context, estimate: RouteEta, rows: list[tuple[Stop, PlanTri
         if due > ctx.now:
             continue
         out.append(
-            Alert(
-                kind="not_ready",
-                courier_id=estimate.courier_id,
-                courier_name=estimate.courier_name,
-                window_id=estimate.window_id,
-                route_id=estimate.route_id,
+            _alert(
+                "not_ready",
+                estimate,
                 since=due,
                 stop_ids=[stop.id or 0],
                 parcel_ids=[parcel.id or 0],
@@ -218,12 +235,9 @@ def _off_route(ctx: _Context, estimate: RouteEta, rows: list[tuple[Stop, PlanTri
             break
         since = fix.at
     return [
-        Alert(
-            kind="off_route",
-            courier_id=estimate.courier_id,
-            courier_name=estimate.courier_name,
-            window_id=estimate.window_id,
-            route_id=estimate.route_id,
+        _alert(
+            "off_route",
+            estimate,
             since=since,
             stop_ids=[s.stop_id for s in estimate.stops[:1]],
             message=(
@@ -271,12 +285,9 @@ def _not_moving(
         return []
     minutes = (ctx.now - since).total_seconds() / 60
     return [
-        Alert(
-            kind="not_moving",
-            courier_id=estimate.courier_id,
-            courier_name=estimate.courier_name,
-            window_id=estimate.window_id,
-            route_id=estimate.route_id,
+        _alert(
+            "not_moving",
+            estimate,
             since=since,
             stop_ids=[next_stop.id or 0],
             message=(
@@ -309,12 +320,9 @@ def _gps_silent(ctx: _Context, estimate: RouteEta, shift: Shift) -> list[Alert]:
         last = f"no fix since the shift started at {ctx.hhmm(since)}"
     minutes = (ctx.now - since).total_seconds() / 60
     return [
-        Alert(
-            kind="gps_silent",
-            courier_id=estimate.courier_id,
-            courier_name=estimate.courier_name,
-            window_id=estimate.window_id,
-            route_id=estimate.route_id,
+        _alert(
+            "gps_silent",
+            estimate,
             since=since,
             stop_ids=[s.stop_id for s in estimate.stops[:1]],
             message=(

@@ -317,6 +317,19 @@ class StopDeliverBody(SQLModel):
         return value
 
 
+class DropOutBody(SQLModel):
+    """Why a courier cannot go on (shown on the board and in the plan's hand-over reasons)."""
+
+    reason: str = Field(min_length=1, max_length=500)
+
+    @field_validator("reason")
+    @classmethod
+    def _reason_is_not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("is required: say why the courier drops out")
+        return value.strip()
+
+
 class StopFailBody(SQLModel):
     reason: str = Field(min_length=1, max_length=500)
 

@@ -37,6 +37,7 @@ from dispatch.models import (
 from dispatch.network import get_network
 from dispatch.positions import Fix, NotOnShiftError, ingest
 from dispatch.schemas_orders import (
+    DropOutBody,
     PositionBatch,
     PositionResult,
     RejectedFix,
@@ -93,47 +94,47 @@ def list_my_shifts(session: SessionDep, user: CourierUser) -> list[ShiftPublic]:
     return [ShiftPublic.model_validate(s, from_attributes=True) for s in shifts]
 
 
-def _own_shift(session: Session, user: User, shift_id: int) -> Shift:
+def get_own_shift(shift_id: int, session: SessionDep, user: CourierUser) -> Shift:
+    """The shift in the path if it is mine; another courier's is the plain 404 (checked before
+    the body, so a foreign shift id answers 404 whatever was sent)."""
     shift = session.get(Shift, shift_id)
     if shift is None or shift.courier_id != _my_courier_id(user):
         raise NotFoundError("shift", shift_id)
     return shift
 
 
-@router.post("/shifts/{shift_id}/start")
-def start_my_shift(shift_id: int, session: SessionDep, user: CourierUser) -> ShiftPublic:
-    """Start my shift: I am on duty, my phone may send positions."""
-    shift = _own_shift(session, user, shift_id)
-    lifecycle.perform(session, shift, "start", actor_user_id=user.id, actor_role=lifecycle.COURIER)
+OwnShift = Annotated[Shift, Depends(get_own_shift)]
+
+
+def _move_my_shift(session: Session, user: User, shift: Shift, action: str) -> ShiftPublic:
+    lifecycle.perform(session, shift, action, actor_user_id=user.id, actor_role=lifecycle.COURIER)
     session.commit()
     session.refresh(shift)
     return ShiftPublic.model_validate(shift, from_attributes=True)
+
+
+@router.post("/shifts/{shift_id}/start")
+def start_my_shift(shift: OwnShift, session: SessionDep, user: CourierUser) -> ShiftPublic:
+    """Start my shift: I am on duty, my phone may send positions."""
+    return _move_my_shift(session, user, shift, "start")
 
 
 @router.post("/shifts/{shift_id}/end")
-def end_my_shift(shift_id: int, session: SessionDep, user: CourierUser) -> ShiftPublic:
+def end_my_shift(shift: OwnShift, session: SessionDep, user: CourierUser) -> ShiftPublic:
     """End my shift (positions stop being taken)."""
-    shift = _own_shift(session, user, shift_id)
-    lifecycle.perform(session, shift, "end", actor_user_id=user.id, actor_role=lifecycle.COURIER)
-    session.commit()
-    session.refresh(shift)
-    return ShiftPublic.model_validate(shift, from_attributes=True)
+    return _move_my_shift(session, user, shift, "end")
 
 
 @router.post("/shifts/{shift_id}/drop-out")
 def drop_out_of_my_shift(
-    shift_id: int, body: dict[str, str], session: SessionDep, user: CourierUser
+    shift: OwnShift, body: DropOutBody, session: SessionDep, user: CourierUser
 ) -> dict[str, object]:
     """I cannot go on (``{"reason": ...}``): my shift ends and my windows are re-planned
     without me; parcels on my bike are listed for a hand-over (see the board's drop-out)."""
     from dispatch import replanning  # the solver stack loads only when it is needed
 
-    shift = _own_shift(session, user, shift_id)
-    reason = body.get("reason", "").strip()
-    if not reason:
-        raise InvalidFieldError("reason", "is required: say why you drop out")
     return replanning.drop_out_answer(
-        session, shift, reason=reason, actor_role=lifecycle.COURIER, actor_user_id=user.id
+        session, shift, reason=body.reason, actor_role=lifecycle.COURIER, actor_user_id=user.id
     )
 
 

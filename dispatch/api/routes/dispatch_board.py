@@ -39,6 +39,7 @@ from dispatch.models import (
     utc_now,
 )
 from dispatch.network import get_network
+from dispatch.schemas_orders import DropOutBody
 from dispatch.schemas_setup import (
     BoardWindow,
     EventView,
@@ -328,7 +329,7 @@ def move_stop(stop_id: int, body: StopMove, session: SessionDep, user: StaffUser
 @router.post("/shifts/{shift_id}/drop-out")
 def drop_courier_out(
     shift_id: int,
-    body: dict[str, str],
+    body: DropOutBody,
     session: SessionDep,
     settings: SettingsDep,
     user: StaffUser,
@@ -340,14 +341,11 @@ def drop_courier_out(
     courier = session.get(Courier, shift.courier_id) if shift is not None else None
     if shift is None or courier is None or courier.town_id != get_town(session).id:
         raise NotFoundError("shift", shift_id)
-    reason = body.get("reason", "").strip()
-    if not reason:
-        raise InvalidFieldError("reason", "is required: say why the courier drops out")
     replanning = importlib.import_module("dispatch.replanning")
     answer: dict[str, Any] = replanning.drop_out_answer(
         session,
         shift,
-        reason=reason,
+        reason=body.reason,
         actor_role=user.role,
         actor_user_id=user.id,
         time_limit_s=settings.plan_time_limit_s,
