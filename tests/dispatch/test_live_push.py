@@ -38,7 +38,12 @@ from dispatch.live import hooks
 from dispatch.live.broker import MemoryBroker
 from dispatch.models import Event, Order, Parcel, Shift, Stop, utc_now
 from tests.dispatch import test_orders_api as base
-from tests.dispatch.test_orders_api import World, bearer_for, delivery_body, place, plan_route
+from tests.dispatch.test_orders_api import (
+    World,
+    live_headers,
+    plan_route,
+    ready_order,
+)
 
 fake_planning = base.fake_planning
 world = base.world
@@ -64,14 +69,7 @@ def client(app: FastAPI) -> Iterator[TestClient]:
 
 @pytest.fixture
 def heads(session: Session, world: World) -> dict[str, dict[str, str]]:
-    c1, c2 = (c.id for c in world.couriers)
-    return {
-        "bakery": bearer_for(session, "shop", "bakery@v.fi", shop_id=world.bakery.id),
-        "books": bearer_for(session, "shop", "books@v.fi", shop_id=world.books.id),
-        "aino": bearer_for(session, "courier", "aino@v.fi", courier_id=c1),
-        "bo": bearer_for(session, "courier", "bo@v.fi", courier_id=c2),
-        "dispatcher": bearer_for(session, "dispatcher", "disp@v.fi"),
-    }
+    return live_headers(session, world)
 
 
 # ── reading a stream ───────────────────────────────────────────────────────────────────────
@@ -149,20 +147,6 @@ def read_once(client: TestClient, url: str, headers: dict[str, str]) -> list[Fra
 
 
 # ── the world ──────────────────────────────────────────────────────────────────────────────
-
-
-def ready_order(client: TestClient, world: World, heads: dict[str, dict[str, str]]) -> int:
-    placed = place(client, delivery_body(world))
-    assert placed.status_code == 201, placed.text
-    for parcel in placed.json()["parcels"]:
-        who = "bakery" if parcel["shop_id"] == world.bakery.id else "books"
-        ready = client.post(
-            f"/api/shop/parcels/{parcel['id']}/ready",
-            json={"count": 1, "weight_g": 900, "volume_ml": 2000},
-            headers=heads[who],
-        )
-        assert ready.status_code == 200, ready.text
-    return int(placed.json()["id"])
 
 
 def fix(seq: int, lat: float) -> dict[str, Any]:

@@ -319,6 +319,33 @@ def place(client: TestClient, body: dict[str, Any], **headers: str) -> Any:
     return client.post("/api/orders", json=body, headers=headers)
 
 
+def live_headers(session: Session, world: World) -> dict[str, dict[str, str]]:
+    """Login headers of both shops, both couriers and a dispatcher (the live tests' cast)."""
+    c1, c2 = (c.id for c in world.couriers)
+    return {
+        "bakery": bearer_for(session, "shop", "bakery@v.fi", shop_id=world.bakery.id),
+        "books": bearer_for(session, "shop", "books@v.fi", shop_id=world.books.id),
+        "aino": bearer_for(session, "courier", "aino@v.fi", courier_id=c1),
+        "bo": bearer_for(session, "courier", "bo@v.fi", courier_id=c2),
+        "dispatcher": bearer_for(session, "dispatcher", "disp@v.fi"),
+    }
+
+
+def ready_order(client: TestClient, world: World, heads: dict[str, dict[str, str]]) -> int:
+    """Ann's order placed and both its parcels marked ready by their shops; its id."""
+    placed = place(client, delivery_body(world))
+    assert placed.status_code == 201, placed.text
+    for parcel in placed.json()["parcels"]:
+        who = "bakery" if parcel["shop_id"] == world.bakery.id else "books"
+        ready = client.post(
+            f"/api/shop/parcels/{parcel['id']}/ready",
+            json={"count": 1, "weight_g": 900, "volume_ml": 2000},
+            headers=heads[who],
+        )
+        assert ready.status_code == 200, ready.text
+    return int(placed.json()["id"])
+
+
 def errors_of(response: Any) -> list[dict[str, str]]:
     assert response.status_code == 422, response.text
     return list(response.json()["errors"])
