@@ -9,12 +9,13 @@ be right is refused with its reason and the rest of the batch is still stored.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
-from typing import Final
+from datetime import UTC, datetime, timedelta
+from typing import Any, Final
 
-from sqlalchemy import Table
+from sqlalchemy import DateTime, Float, Integer, String, Table, bindparam, func
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
@@ -74,11 +75,33 @@ def fix_problem(fix: Fix, now: datetime) -> str | None:
 
 def shift_on_duty(session: Session, courier_id: int) -> Shift | None:
     """The courier's shift on duty now (the latest started if there were several)."""
-    return session.exec(
-        select(Shift)
-        .where(col(Shift.courier_id) == courier_id, col(Shift.status) == "on_duty")
-        .order_by(col(Shift.starts_at).desc())
-    ).first()
+    return _shifts_on_duty(session, [courier_id]).get(courier_id)
+
+
+def _shifts_on_duty(session: Session, courier_ids: Sequence[int]) -> dict[int, Shift]:
+    found: dict[int, Shift] = {}
+    for shift in session.exec(_ON_DUTY, params={"courier_ids": sorted(set(courier_ids))}):
+        found.setdefault(shift.courier_id, shift)  # the latest started comes first
+    return found
+
+
+_ON_DUTY: Final = (
+    select(Shift)
+    .where(
+        col(Shift.courier_id).in_(bindparam("courier_ids", expanding=True)),
+        col(Shift.status) == "on_duty",
+    )
+    .order_by(col(Shift.courier_id), col(Shift.starts_at).desc())
+)
+
+
+@dataclass(frozen=True)
+class Batch:
+    """One request's fixes: a courier's phone ``device_id`` and what it read."""
+
+    courier_id: int
+    device_id: str
+    fixes: Sequence[Fix]
 
 
 def ingest(
@@ -93,89 +116,207 @@ def ingest(
 
     Raises ``NotOnShiftError`` if the courier is not on duty. The caller commits.
     """
+    (outcome,) = ingest_many(session, [Batch(courier_id, device_id, fixes)], now=now)
+    if isinstance(outcome, NotOnShiftError):
+        raise outcome
+    return outcome
+
+
+def ingest_many(
+    session: Session, batches: Sequence[Batch], *, now: datetime | None = None
+) -> list[IngestResult | NotOnShiftError]:
+    """Store several phones' batches in one go: what became of each, in order.
+
+    The same as ``ingest`` for each batch (a courier not on duty gets ``NotOnShiftError``,
+    the others are stored), with one statement per kind of write for all of them: requests
+    that arrive together share one transaction. The caller commits.
+    """
     now = now or utc_now()
-    shift = shift_on_duty(session, courier_id)
-    if shift is None or shift.id is None:
-        raise NotOnShiftError("not on shift: start your shift before sending positions")
-    result = IngestResult()
-    good: dict[int, Fix] = {}
-    for fix in fixes:
-        problem = fix_problem(fix, now)
-        if problem is not None:
-            result.rejected.append((fix.seq, problem))
-        elif fix.seq in good:
-            result.duplicates += 1  # the same number twice in one batch
-        else:
-            good[fix.seq] = fix
-    if not good:
-        return result
-    # One round trip stores the batch and says which rows were new: the unique key skips
-    # fixes stored before (a resent batch) and the returned ids are the rows really inserted.
-    rows = [
+    shifts = _shifts_on_duty(session, [batch.courier_id for batch in batches])
+    outcomes: list[IngestResult | NotOnShiftError] = []
+    accepted: list[list[Fix]] = []  # per batch: the fixes sent to the database
+    rows: list[dict[str, Any]] = []
+    for batch in batches:
+        shift = shifts.get(batch.courier_id)
+        good: dict[int, Fix] = {}
+        accepted.append([])
+        if shift is None or shift.id is None:
+            outcomes.append(NotOnShiftError(_NOT_ON_SHIFT))
+            continue
+        result = IngestResult()
+        outcomes.append(result)
+        for fix in batch.fixes:
+            problem = fix_problem(fix, now)
+            if problem is not None:
+                result.rejected.append((fix.seq, problem))
+            elif fix.seq in good:
+                result.duplicates += 1  # the same number twice in one batch
+            else:
+                good[fix.seq] = fix
+        accepted[-1] = list(good.values())
+        rows.extend(_row(batch, shift.id, fix, now) for fix in accepted[-1])
+    if not rows:
+        return outcomes
+    # One round trip stores every batch and says which rows were new: the unique key skips
+    # fixes stored before (a resent batch) and the returned keys are the rows really inserted.
+    # The statements are built once per dialect, so each call only binds values.
+    statements = _statements(session.get_bind().dialect.name)
+    connection = session.connection()
+    if statements.columnar:  # one array per column: a short statement, however many rows
+        params: Any = {name: [row[name] for row in rows] for name in _POSITION_COLUMNS}
+        for name in ("at", "received_at"):  # stored as naive UTC, as ``UTCDateTime`` does
+            params[name] = [at.astimezone(UTC).replace(tzinfo=None) for at in params[name]]
+    else:
+        params = rows
+    inserted = {
+        (int(courier), str(device), int(seq))
+        for courier, device, seq in connection.execute(statements.insert, params).all()
+    }
+    newest: dict[int, tuple[int, Fix]] = {}  # courier → (shift, their newest stored fix)
+    for batch, outcome, fixes in zip(batches, outcomes, accepted, strict=True):
+        if isinstance(outcome, NotOnShiftError):
+            continue
+        shift_id = shifts[batch.courier_id].id
+        assert shift_id is not None
+        for fix in fixes:
+            key = (batch.courier_id, batch.device_id, fix.seq)
+            if key not in inserted:
+                outcome.duplicates += 1  # sent before, or lost a race with itself
+                continue
+            inserted.discard(key)  # the same fix again later in the group is a repeat
+            outcome.stored += 1
+            kept = newest.get(batch.courier_id)
+            if kept is None or fix.at >= kept[1].at:
+                newest[batch.courier_id] = (shift_id, fix)
+    latest = _keep_latest(session, statements, newest)
+    for batch, outcome in zip(batches, outcomes, strict=True):
+        if isinstance(outcome, IngestResult) and outcome.stored:
+            outcome.latest = latest.get(batch.courier_id)
+    return outcomes
+
+
+_NOT_ON_SHIFT: Final = "not on shift: start your shift before sending positions"
+
+
+def _row(batch: Batch, shift_id: int, fix: Fix, now: datetime) -> dict[str, Any]:
+    return {
+        "courier_id": batch.courier_id,
+        "shift_id": shift_id,
+        "device_id": batch.device_id,
+        "seq": fix.seq,
+        "lat": fix.lat,
+        "lon": fix.lon,
+        "accuracy_m": fix.accuracy_m,
+        "at": fix.at,
+        "received_at": now,
+    }
+
+
+_LATEST_COLUMNS: Final = ("courier_id", "shift_id", "lat", "lon", "accuracy_m", "at")
+
+
+_POSITION_COLUMNS: Final = (
+    "courier_id",
+    "shift_id",
+    "device_id",
+    "seq",
+    "lat",
+    "lon",
+    "accuracy_m",
+    "at",
+    "received_at",
+)
+
+
+@dataclass(frozen=True)
+class _Statements:
+    """The two writes of an ingest, for one SQL dialect."""
+
+    insert: Any  # the fixes, skipping (courier, device, seq) rows that exist; returns those keys
+    latest: Any  # each courier's latest position, unless a newer one is kept; returns the rows
+    columnar: bool  # ``insert`` takes one list per column (PostgreSQL), not a row per fix
+
+
+@functools.cache
+def _statements(dialect_name: str) -> _Statements:
+    positions: Table = Position.__table__  # type: ignore[attr-defined]  # Core, not the ORM
+    keys = (positions.c.courier_id, positions.c.device_id, positions.c.seq)
+    if dialect_name == "postgresql":
+        dialect: Any = postgresql
+        # INSERT … SELECT FROM unnest(arrays): nine parameters whatever the number of fixes,
+        # so the driver parses the statement once instead of a VALUES list per group.
+        item_types: dict[str, Any] = {
+            "device_id": String(),
+            "lat": Float(),
+            "lon": Float(),
+            "accuracy_m": Float(),
+            "at": DateTime(),
+            "received_at": DateTime(),
+        }
+        arrays: list[Any] = [
+            bindparam(name, type_=postgresql.ARRAY(item_types.get(name, Integer())))
+            for name in _POSITION_COLUMNS
+        ]
+        unnest = func.unnest(*arrays).table_valued(*_POSITION_COLUMNS).render_derived()
+        insert = (
+            postgresql.insert(positions)
+            .from_select(list(_POSITION_COLUMNS), select(*unnest.c))
+            .on_conflict_do_nothing()
+            .returning(*keys)
+        )
+    else:
+        dialect = sqlite
+        insert = sqlite.insert(positions).on_conflict_do_nothing().returning(*keys)
+    table: Table = CourierPosition.__table__  # type: ignore[attr-defined]
+    upsert = dialect.insert(table).values({name: bindparam(name) for name in _LATEST_COLUMNS})
+    changed = _LATEST_COLUMNS[1:]
+    latest = upsert.on_conflict_do_update(
+        index_elements=[table.c.courier_id],
+        set_={name: upsert.excluded[name] for name in changed},
+        where=upsert.excluded.at >= table.c.at,
+    ).returning(*(table.c[name] for name in _LATEST_COLUMNS))
+    return _Statements(insert, latest, columnar=dialect_name == "postgresql")
+
+
+def _keep_latest(
+    session: Session, statements: _Statements, newest: dict[int, tuple[int, Fix]]
+) -> dict[int, CourierPosition]:
+    """Upsert each courier's latest position (a fix older than the kept one changes nothing)
+    in one statement and return them."""
+    if not newest:
+        return {}
+    values = [
         {
             "courier_id": courier_id,
-            "shift_id": shift.id,
-            "device_id": device_id,
-            "seq": fix.seq,
+            "shift_id": shift_id,
             "lat": fix.lat,
             "lon": fix.lon,
             "accuracy_m": fix.accuracy_m,
             "at": fix.at,
-            "received_at": now,
         }
-        for fix in good.values()
+        for courier_id, (shift_id, fix) in sorted(newest.items())
     ]
-    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-    positions: Table = Position.__table__  # type: ignore[attr-defined]  # Core, not the ORM
-    statement = (
-        dialect.insert(positions)
-        .values(rows)
-        .on_conflict_do_nothing()
-        .returning(positions.c.id, positions.c.seq)
-    )
-    inserted = {seq for _, seq in session.connection().execute(statement).all()}
-    result.stored = len(inserted)
-    result.duplicates += len(good) - len(inserted)  # sent before, or lost a race with itself
-    if inserted:
-        newest = max((good[seq] for seq in inserted), key=_when)
-        result.latest = _keep_latest(session, courier_id, shift.id, newest)
-    return result
-
-
-def _when(fix: Fix) -> datetime:
-    return fix.at
-
-
-def _keep_latest(session: Session, courier_id: int, shift_id: int, fix: Fix) -> CourierPosition:
-    """Upsert the courier's latest position in one statement (a fix older than the kept one
-    changes nothing) and return it."""
-    table: Table = CourierPosition.__table__  # type: ignore[attr-defined]
-    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-    insert = dialect.insert(table).values(
-        courier_id=courier_id,
-        shift_id=shift_id,
-        lat=fix.lat,
-        lon=fix.lon,
-        accuracy_m=fix.accuracy_m,
-        at=fix.at,
-    )
-    changed = ("shift_id", "lat", "lon", "accuracy_m", "at")
-    statement = insert.on_conflict_do_update(
-        index_elements=[table.c.courier_id],
-        set_={name: insert.excluded[name] for name in changed},
-        where=insert.excluded.at >= table.c.at,
-    ).returning(*(table.c[name] for name in ("courier_id", *changed)))
-    row = session.connection().execute(statement).first()
-    if row is None:  # a newer fix is kept already
-        kept = session.get(CourierPosition, courier_id)
-        assert kept is not None
-        return kept
-    latest = CourierPosition.model_validate(row._asdict())
-    # Rows the session loaded before must not be written back over the new values.
-    cached = session.identity_map.get(session.identity_key(CourierPosition, courier_id))
-    if cached is not None:
-        session.expire(cached)
+    rows = session.connection().execute(statements.latest, values).all()
+    latest = {int(row.courier_id): CourierPosition.model_validate(row._asdict()) for row in rows}
+    for courier_id in newest:
+        # Rows the session loaded before must not be written back over the new values.
+        cached = session.identity_map.get(session.identity_key(CourierPosition, courier_id))
+        if cached is not None:
+            session.expire(cached)
+        if courier_id not in latest:  # a newer fix is kept already
+            kept = session.get(CourierPosition, courier_id)
+            assert kept is not None
+            latest[courier_id] = kept
     return latest
 
 
-__all__ = ["Fix", "IngestResult", "NotOnShiftError", "fix_problem", "ingest", "shift_on_duty"]
+__all__ = [
+    "Batch",
+    "Fix",
+    "IngestResult",
+    "NotOnShiftError",
+    "fix_problem",
+    "ingest",
+    "ingest_many",
+    "shift_on_duty",
+]

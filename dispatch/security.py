@@ -10,16 +10,18 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Final, Literal, get_args
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import bindparam
 from sqlmodel import Session, col, delete, select
 
 from dispatch.config import Settings, get_settings
-from dispatch.models import AuthToken, Parcel, Shop, User, utc_now
+from dispatch.models import AuthToken, Courier, Parcel, Shop, User, utc_now
 
 Role = Literal["operator", "dispatcher", "shop", "courier", "customer"]
 #: Every role an account may have, most powerful first.
@@ -199,6 +201,39 @@ def issue_login_token(
     return token, row
 
 
+@dataclass(frozen=True)
+class Login:
+    """A valid login token's row, its active user, and whether the shop or courier the account
+    belongs to (if any) is still active."""
+
+    token: AuthToken
+    user: User
+    linked_active: bool
+
+
+def find_login(
+    session: Session,
+    token: str,
+    *,
+    kind: TokenKind | None = None,
+    now: datetime | None = None,
+) -> Login | None:
+    """The token's login (one query), or None if unknown, revoked, expired, of another
+    ``kind`` or belonging to an inactive account."""
+    found = session.exec(_LOGIN, params={"token_hash": hash_token(token)}).first()
+    if found is None:
+        return None
+    row, user, courier_active, shop_active = found
+    if kind is not None and row.kind != kind:
+        return None
+    if row.expires_at <= (now or utc_now()) or not user.active:
+        return None
+    linked_active = (user.courier_id is None or bool(courier_active)) and (
+        user.shop_id is None or bool(shop_active)
+    )
+    return Login(row, user, linked_active)
+
+
 def verify_login_token(
     session: Session,
     token: str,
@@ -208,15 +243,18 @@ def verify_login_token(
 ) -> tuple[AuthToken, User] | None:
     """The token's row and active user, or None if unknown, revoked, expired, of another
     ``kind`` or belonging to an inactive account."""
-    row = session.exec(select(AuthToken).where(AuthToken.token_hash == hash_token(token))).first()
-    if row is None or (kind is not None and row.kind != kind):
-        return None
-    if row.expires_at <= (now or utc_now()):
-        return None
-    user = session.get(User, row.user_id)
-    if user is None or not user.active:
-        return None
-    return row, user
+    login = find_login(session, token, kind=kind, now=now)
+    return None if login is None else (login.token, login.user)
+
+
+#: Built once: every authenticated request runs it (a GPS batch every few seconds per phone).
+_LOGIN: Final = (
+    select(AuthToken, User, col(Courier.active), col(Shop.active))
+    .join(User, col(User.id) == col(AuthToken.user_id))
+    .outerjoin(Courier, col(Courier.id) == col(User.courier_id))
+    .outerjoin(Shop, col(Shop.id) == col(User.shop_id))
+    .where(col(AuthToken.token_hash) == bindparam("token_hash"))
+)
 
 
 def revoke_login_token(session: Session, token: str) -> bool:

@@ -18,12 +18,12 @@ from sqlmodel import Session
 
 from dispatch.api.errors import ForbiddenError, NotFoundError, UnauthorizedError
 from dispatch.config import Settings, get_settings
-from dispatch.models import AuthToken, Courier, Shop, User
+from dispatch.models import AuthToken, Shop, User
 from dispatch.security import (
     ROLES,
     STAFF_ROLES,
     Role,
-    verify_login_token,
+    find_login,
     verify_shop_api_token,
 )
 
@@ -41,8 +41,11 @@ _shop_header = APIKeyHeader(
 )
 
 
-def get_engine(request: Request) -> Engine:
-    """The engine the app's lifespan made (or was given)."""
+async def get_engine(request: Request) -> Engine:
+    """The engine the app's lifespan made (or was given).
+
+    Dependencies that do no I/O are ``async``: FastAPI runs a plain ``def`` one in a worker
+    thread, a hop that costs more than the work itself on every request."""
     engine: Engine | None = getattr(request.app.state, "engine", None)
     if engine is None:
         raise RuntimeError("no engine on app.state: build the app with dispatch.app.create_app")
@@ -55,13 +58,17 @@ def get_session(engine: Annotated[Engine, Depends(get_engine)]) -> Iterator[Sess
         yield session
 
 
-def get_app_settings(request: Request) -> Settings:
+async def get_app_settings(request: Request) -> Settings:
     """The settings the app was built with (tests pass their own to ``create_app``)."""
     settings: Settings | None = getattr(request.app.state, "settings", None)
     return settings or get_settings()
 
 
+EngineDep = Annotated[Engine, Depends(get_engine)]
 SessionDep = Annotated[Session, Depends(get_session)]
+#: The credentials as sent, unchecked: for a route that checks them itself (``get_auth``).
+BearerCredentials = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+SessionCookie = Annotated[str | None, Depends(_cookie)]
 SettingsDep = Annotated[Settings, Depends(get_app_settings)]
 
 
@@ -89,32 +96,19 @@ def get_auth(
     channel, so a cookie value pasted into a header (or the reverse) does not log in.
     """
     if bearer is not None and bearer.credentials:
-        found = verify_login_token(session, bearer.credentials, kind="bearer")
+        login = find_login(session, bearer.credentials, kind="bearer")
         via: Literal["cookie", "bearer"] = "bearer"
     elif cookie:
-        found = verify_login_token(session, cookie, kind="session")
+        login = find_login(session, cookie, kind="session")
         via = "cookie"
     else:
         raise UnauthorizedError(_NOT_LOGGED_IN)
-    if found is None:
+    if login is None:
         raise UnauthorizedError(_BAD_TOKEN)
-    token, user = found
-    if not _linked_account_active(session, user):
+    # A shop's or courier's login ends with the shop or courier it belongs to.
+    if not login.linked_active:
         raise UnauthorizedError("this account's shop or courier is deactivated: ask the operator")
-    return Auth(user=user, token=token, via=via)
-
-
-def _linked_account_active(session: Session, user: User) -> bool:
-    """A shop's or courier's login ends with the shop or courier it belongs to."""
-    if user.shop_id is not None:
-        shop = session.get(Shop, user.shop_id)
-        if shop is None or not shop.active:
-            return False
-    if user.courier_id is not None:
-        courier = session.get(Courier, user.courier_id)
-        if courier is None or not courier.active:
-            return False
-    return True
+    return Auth(user=login.user, token=login.token, via=via)
 
 
 CurrentAuth = Annotated[Auth, Depends(get_auth)]
@@ -132,7 +126,7 @@ def get_presented_tokens(
 PresentedTokens = Annotated[list[str], Depends(get_presented_tokens)]
 
 
-def get_current_user(auth: CurrentAuth) -> User:
+async def get_current_user(auth: CurrentAuth) -> User:
     """The logged-in, active account."""
     return auth.user
 
@@ -149,16 +143,20 @@ def require_roles(*roles: Role) -> Callable[[User], User]:
     unknown = [role for role in roles if role not in ROLES]
     if not roles or unknown:
         raise ValueError(f"require_roles needs roles among {', '.join(ROLES)}, got {roles!r}")
-    allowed = frozenset(roles)
-    detail = f"forbidden: this needs the role {' or '.join(roles)}"
 
-    def check_role(user: CurrentUser) -> User:
-        if user.role not in allowed:
-            raise ForbiddenError(detail)
-        return user
+    async def check_role(user: CurrentUser) -> User:
+        return ensure_role(user, *roles)
 
     check_role.__name__ = f"require_{'_or_'.join(roles)}"
-    return check_role
+    return check_role  # type: ignore[return-value]  # FastAPI awaits it
+
+
+def ensure_role(user: User, *roles: Role) -> User:
+    """``user`` if their role is one of ``roles``, else the 403 naming them (``require_roles``
+    as a plain call, for a route that authenticates inside its own worker thread)."""
+    if user.role not in roles:
+        raise ForbiddenError(f"forbidden: this needs the role {' or '.join(roles)}")
+    return user
 
 
 #: Operators and dispatchers: the people who run the service.

@@ -22,7 +22,7 @@ import weakref
 from datetime import datetime
 from typing import Any, Final
 
-from sqlalchemy import event
+from sqlalchemy import bindparam, event, func
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.dml import Insert, Update
@@ -143,13 +143,20 @@ def _after_execute(
         return
     found: set[int] = connection.info.setdefault(_MOVED, set())
     given = [*(multiparams or []), params or {}]
-    if isinstance(statement, Insert):
-        given.append(statement.compile(dialect=connection.dialect).params)
-    for values in given:
-        if isinstance(values, dict):
-            found.update(
-                int(v) for k, v in values.items() if k.endswith("courier_id") and v is not None
-            )
+    couriers = _courier_ids(given)
+    if not couriers and isinstance(statement, Insert):  # values inside the statement itself
+        couriers = _courier_ids([statement.compile(dialect=connection.dialect).params])
+    found.update(couriers)
+
+
+def _courier_ids(given: list[Any]) -> set[int]:
+    return {
+        int(v)
+        for values in given
+        if isinstance(values, dict)
+        for k, v in values.items()
+        if k.endswith("courier_id") and v is not None
+    }
 
 
 def _collect_positions(session: Session, connection: Connection) -> None:
@@ -158,18 +165,15 @@ def _collect_positions(session: Session, connection: Connection) -> None:
     if not moved:
         return
     pending: list[dict[str, Any]] = session.info.setdefault(_PENDING, [])
-    rows = connection.execute(
-        select(CourierPosition)
-        .where(col(CourierPosition.courier_id).in_(sorted(moved)))
-        .order_by(col(CourierPosition.courier_id))
-    ).all()
-    for row in rows:
-        pos = CourierPosition.model_validate(row._asdict())
+    rows = connection.execute(_LATEST_POSITIONS, {"courier_ids": sorted(moved)}).all()
+    positions = [CourierPosition.model_validate(row._asdict()) for row in rows]
+    next_orders = _next_delivery_orders(connection, [pos.shift_id for pos in positions])
+    for pos in positions:
         pending.append(
             {
                 "kind": "position",
                 "courier_id": pos.courier_id,
-                "next_order_id": _next_delivery_order(connection, pos.shift_id),
+                "next_order_id": next_orders.get(pos.shift_id),
                 "board": {
                     "courier_id": pos.courier_id,
                     "shift_id": pos.shift_id,
@@ -209,25 +213,50 @@ def _order_routes(
     return found
 
 
-def _next_delivery_order(connection: Connection, shift_id: int) -> int | None:
-    """The order whose delivery is the next open stop of the shift's current route, if any."""
-    row = connection.execute(
-        select(col(Stop.kind), col(Parcel.order_id))
-        .join(Parcel, col(Parcel.id) == col(Stop.parcel_id))
-        .join(PlanTrip, col(PlanTrip.id) == col(Stop.trip_id))
-        .join(PlanRoute, col(PlanRoute.id) == col(PlanTrip.route_id))
-        .join(Plan, col(Plan.id) == col(PlanRoute.plan_id))
-        .where(
-            col(PlanRoute.shift_id) == shift_id,
-            col(Plan.current).is_(True),
-            col(Stop.status).in_(_OPEN_STOPS),
-        )
-        .order_by(col(PlanTrip.number), col(Stop.sequence), col(Stop.id))
-        .limit(1)
-    ).first()
-    if row is None or row[0] != "delivery":
-        return None
-    return int(row[1])
+def _next_delivery_orders(connection: Connection, shift_ids: list[int]) -> dict[int, int]:
+    """Shift → the order whose delivery is the next open stop of its current route (shifts
+    whose next stop is a pickup, or that have none, are left out). One query for them all."""
+    if not shift_ids:
+        return {}
+    found: dict[int, int] = {}
+    for shift_id, kind, order_id in connection.execute(
+        _NEXT_OPEN_STOPS, {"shift_ids": sorted(set(shift_ids))}
+    ):
+        if kind == "delivery":
+            found[int(shift_id)] = int(order_id)
+    return found
+
+
+# Built once: they run for every GPS batch.
+_LATEST_POSITIONS: Final = (
+    select(CourierPosition)
+    .where(col(CourierPosition.courier_id).in_(bindparam("courier_ids", expanding=True)))
+    .order_by(col(CourierPosition.courier_id))
+)
+_OPEN_STOP_ORDER = (col(PlanTrip.number), col(Stop.sequence), col(Stop.id))
+_RANKED_OPEN_STOPS = (
+    select(
+        col(PlanRoute.shift_id).label("shift_id"),
+        col(Stop.kind).label("kind"),
+        col(Parcel.order_id).label("order_id"),
+        func.row_number()
+        .over(partition_by=col(PlanRoute.shift_id), order_by=_OPEN_STOP_ORDER)
+        .label("rank"),
+    )
+    .join(Parcel, col(Parcel.id) == col(Stop.parcel_id))
+    .join(PlanTrip, col(PlanTrip.id) == col(Stop.trip_id))
+    .join(PlanRoute, col(PlanRoute.id) == col(PlanTrip.route_id))
+    .join(Plan, col(Plan.id) == col(PlanRoute.plan_id))
+    .where(
+        col(PlanRoute.shift_id).in_(bindparam("shift_ids", expanding=True)),
+        col(Plan.current).is_(True),
+        col(Stop.status).in_(_OPEN_STOPS),
+    )
+    .subquery()
+)
+_NEXT_OPEN_STOPS: Final = select(
+    _RANKED_OPEN_STOPS.c.shift_id, _RANKED_OPEN_STOPS.c.kind, _RANKED_OPEN_STOPS.c.order_id
+).where(_RANKED_OPEN_STOPS.c.rank == 1)
 
 
 def _after_commit(session: Session) -> None:

@@ -9,17 +9,31 @@ moves the parcel (and its order) along. A delivery's photo is kept as proof of d
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
+from collections.abc import Sequence
 from datetime import timedelta
 from typing import Annotated, Final
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, HTTPException
+from fastapi.security import HTTPAuthorizationCredentials
+from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from dispatch import lifecycle
-from dispatch.api.deps import SessionDep, own_courier, require_roles
+from dispatch import grouping, lifecycle, position_writer
+from dispatch.api.deps import (
+    BearerCredentials,
+    EngineDep,
+    SessionCookie,
+    SessionDep,
+    ensure_role,
+    get_auth,
+    own_courier,
+    require_roles,
+)
 from dispatch.api.errors import ConflictError, InvalidFieldError, NotFoundError
 from dispatch.api.routes.orders import local_date, the_town
+from dispatch.grouping import Grouped
 from dispatch.models import (
     DeliveryPhoto,
     Hub,
@@ -35,7 +49,7 @@ from dispatch.models import (
     utc_now,
 )
 from dispatch.network import get_network
-from dispatch.positions import Fix, NotOnShiftError, ingest
+from dispatch.positions import Batch, Fix, NotOnShiftError
 from dispatch.schemas_orders import (
     DropOutBody,
     PositionBatch,
@@ -138,25 +152,53 @@ def drop_out_of_my_shift(
     )
 
 
+_Credentials = tuple[HTTPAuthorizationCredentials | None, str | None]
+
+
+def _posting_couriers(engine: Engine, presented: Sequence[_Credentials]) -> list[int | Exception]:
+    """Each request's courier id, or the error it gets (``CourierUser``'s 401/403/404)."""
+    outcomes: list[int | Exception] = []
+    with Session(engine) as session:
+        for bearer, cookie in presented:
+            try:
+                user = ensure_role(get_auth(session, bearer, cookie).user, "courier")
+                outcomes.append(_my_courier_id(user))
+            except HTTPException as error:
+                outcomes.append(error)
+    return outcomes
+
+
+async def get_posting_courier(
+    engine: EngineDep, bearer: BearerCredentials, cookie: SessionCookie
+) -> int:
+    """The courier account posting positions (401/403 as ``CourierUser``, before the body is
+    read). Logins arriving together are checked in one worker-thread call and session, which
+    is closed before their batches are stored (``dispatch.grouping``)."""
+    checker: Grouped[_Credentials, int] = grouping.runner(
+        (engine, "position logins"),
+        lambda: Grouped(functools.partial(_posting_couriers, engine)),
+    )
+    return await checker.run((bearer, cookie))
+
+
 @router.post("/positions")
-def report_positions(body: PositionBatch, session: SessionDep, user: CourierUser) -> PositionResult:
+async def report_positions(
+    body: PositionBatch,
+    engine: EngineDep,
+    courier_id: Annotated[int, Depends(get_posting_courier)],
+) -> PositionResult:
     """A batch of my phone's GPS fixes: stored once each, bad ones refused with the reason.
 
     409 when I am not on shift; sending the same batch again stores nothing twice.
     """
+    # Every phone posts every few seconds: logins, then batches, arriving together share one
+    # worker-thread call and session each (``dispatch.grouping``), and no connection is held
+    # across the hops between dependencies.
     fixes = [Fix(f.seq, f.lat, f.lon, f.accuracy_m, f.at) for f in body.fixes]
-    courier_id = _my_courier_id(user)
-    if session.get_bind().dialect.name == "sqlite":
-        # Take SQLite's write lock before ingest reads: a read snapshot that another writer
-        # overtook cannot become a write ("database is locked" at once, busy_timeout or not),
-        # which phones posting together under load would hit. The login check only read.
-        session.commit()
-        session.connection().exec_driver_sql("BEGIN IMMEDIATE")
     try:
-        result = ingest(session, courier_id, body.device_id, fixes)
+        result = await position_writer.store(engine, Batch(courier_id, body.device_id, fixes))
     except NotOnShiftError as error:
         raise ConflictError(str(error)) from None
-    session.commit()
     return PositionResult(
         stored=result.stored,
         duplicates=result.duplicates,
