@@ -55,6 +55,15 @@ class Settings(BaseSettings):
     gps_silent_s: float = 120.0
     #: Seconds a shop's webhook receiver has to answer one delivery before it counts as failed.
     webhook_timeout_s: float = 5.0
+    #: Late orders: after its cutoff, a window whose routes are out (planned or running) still
+    #: takes an order that fits into them without leaving anyone else out; the next scheduler
+    #: tick re-plans the window with it. Off: the cutoff is final.
+    late_orders: bool = True
+    #: ...until this many minutes before the window ends.
+    late_order_last_min: float = 30.0
+    #: ...and a late parcel is at the hub (or ready at the shop) this many minutes after the
+    #: order, at the earliest.
+    late_order_prep_min: float = 15.0
 
 
 @lru_cache

@@ -87,6 +87,8 @@ class Transition:
     roles: frozenset[str]
 
 
+#: Windows whose routes are out: past their cutoff, they may still take late orders.
+LATE_ORDER_WINDOWS = ("planned", "running")
 _PEOPLE = (DISPATCHER, SYSTEM)  # the dispatcher may stand in for velocal itself
 _ROWS: tuple[tuple[str, tuple[str, ...], str, str, tuple[str, ...]], ...] = (
     # entity, from statuses, action, to status, roles

@@ -59,6 +59,7 @@ from dispatch.models import (
     Shop,
     Stop,
     Town,
+    utc_now,
 )
 from dispatch.network import TownNetwork, get_network
 from routing import DEFAULT_MAX_SNAP_M, snap_points, travel_matrix
@@ -385,7 +386,7 @@ def build_problem(session: Session, window: DeliveryWindow) -> Build:
             continue
         demand = (parcel.weight_g, parcel.volume_ml, parcel.count)
         needs = _needs(parcel)
-        release = clock.seconds(parcel.ready_at or window.cutoff_at)
+        release = clock.seconds(parcel.ready_at or late_ready_at(window, order))
         delivery = Client(
             location=index[door],
             demand=demand,
@@ -434,6 +435,15 @@ def build_problem(session: Session, window: DeliveryWindow) -> Build:
             max_duration_cost=get_settings().plan_balance_m_per_s,
         )
     return build
+
+
+def late_ready_at(window: DeliveryWindow, order: Order) -> datetime:
+    """When an order's parcel that the shop has not marked ready can be at the hub (or ready at
+    the shop) at the earliest: the cutoff, or for a late order (placed after it), the
+    preparation time after the order (``late_order_prep_min``)."""
+    if not window.cutoff_at < order.created_at < window.ends_at:  # on time (or imported)
+        return window.cutoff_at
+    return order.created_at + timedelta(minutes=get_settings().late_order_prep_min)
 
 
 _CLIENT = re.compile(r"\b(?:client|partner) (\d+)")
@@ -962,6 +972,7 @@ def window_has_room(
     volume_ml: int,
     count: int,
     shop_ids: Sequence[int] = (),
+    now: datetime | None = None,
 ) -> RoomVerdict:
     """Whether one more order (its parcels summed) still fits in ``window``: an insertion test.
 
@@ -980,9 +991,17 @@ def window_has_room(
     The base problem (matrices and starting plan) is cached per window in this process and
     rebuilt whenever the accepted parcels, the couriers, the hubs or the current plan change;
     a request then only routes the new points. Nothing is written to the database.
+
+    A window whose routes are out (``planned`` or ``running``) is asked about a late order:
+    the base is then the re-plan of the window as it stands at ``now`` (``build_replan``:
+    couriers from where they are, what is on a bike stays there, done stops gone), the new
+    parcels are ready ``late_order_prep_min`` after ``now``, and the order fits iff it can be
+    inserted into those routes without any open stop dropping out.
     """
     assert window.id is not None
-    if window.status != "open":
+    now = now or utc_now()
+    late = window.status in lifecycle.LATE_ORDER_WINDOWS
+    if window.status != "open" and not late:
         return RoomVerdict(False, f"the window is {window.status} and takes no more orders")
     accepted = select(func.count(col(Order.id))).where(
         col(Order.window_id) == window.id,
@@ -1020,14 +1039,58 @@ def window_has_room(
     if town is None:
         return RoomVerdict(False, "the window's town does not exist")
     try:
-        base = _room_base(session, window, town)
+        base = (
+            _late_room_base(session, window, town, now)
+            if late
+            else _room_base(session, window, town)
+        )
     except PlanningError as error:  # the town's set-up is broken (a hub off the streets)
         return RoomVerdict(False, f"the window cannot be planned: {error}")
     if base is None:
         return RoomVerdict(False, "the town has no hub")
+    ready = now + timedelta(minutes=get_settings().late_order_prep_min) if late else None
     return _insertion_test(
-        session, window, town, base, lat, lon, weight_g, volume_ml, count, shop_ids
+        session, window, town, base, lat, lon, weight_g, volume_ml, count, shop_ids, ready
     )
+
+
+def _late_room_base(
+    session: Session, window: DeliveryWindow, town: Town, now: datetime
+) -> _RoomBase | None:
+    """The window's re-plan at ``now`` as a room-test base (not cached: it moves with time)."""
+    from dispatch.replanning import build_replan  # replanning builds on this module
+
+    hubs = list(session.exec(select(Hub).where(col(Hub.town_id) == town.id).order_by(col(Hub.id))))
+    if not hubs:
+        return None
+    fleet = _window_shifts(session, window)
+    replan = build_replan(session, window, now)
+    if replan.build.problem is None:  # nothing left to ride: the couriers, from now on
+        problem, points, profiles, clock = _room_fleet_problem(window, town, hubs, fleet)
+        now_s = clock.seconds(now)
+        types = tuple(
+            vt.replace(shift_start=min(max(vt.shift_start, now_s), vt.shift_end))
+            for vt in problem.vehicle_types
+        )
+        problem, initial = problem.replace(vehicle_types=types), []
+    else:
+        problem, points, clock = replan.build.problem, replan.points, replan.build.clock
+        profiles = sorted({bike.profile for _, _, bike in fleet})
+        initial = replan.initial
+    lats = np.array([p[0] for p in points])
+    lons = np.array([p[1] for p in points])
+    snapped = [
+        snap_points(
+            get_network(town, profile=profile).graph, lons, lats, max_distance_m=_SNAP_ANYWHERE_M
+        )
+        for profile in profiles
+    ]
+    if replan.build.problem is None:
+        problem = _with_matrices(problem, _room_matrices(town, profiles, snapped, snapped))
+    placed = frozenset(c for _, trips in initial for trip in trips for c in trip)
+    # Room is a question of feasibility: sharing the work out does not change the answer.
+    problem = problem.replace(max_duration_cost=0)
+    return _RoomBase((), problem, points, snapped, profiles, initial, placed, clock)
 
 
 def _split(total: int, parts: int) -> list[int]:
@@ -1046,6 +1109,7 @@ def _insertion_test(
     volume_ml: int,
     count: int,
     shop_ids: Sequence[int],
+    ready_at: datetime | None = None,
 ) -> RoomVerdict:
     problem = base.problem
     direct = town.mode == "direct" and bool(shop_ids)
@@ -1091,7 +1155,7 @@ def _insertion_test(
 
     clock = base.clock
     start, end = clock.seconds(window.starts_at), clock.seconds(window.ends_at)
-    release = clock.seconds(window.cutoff_at)
+    release = clock.seconds(ready_at or window.cutoff_at)
     parts = len(parcel_shops)
     loads = zip(
         _split(weight_g, parts), _split(volume_ml, parts), _split(count, parts), strict=True
@@ -1448,6 +1512,7 @@ __all__ = [
     "current_plan",
     "humanise",
     "in_zone",
+    "late_ready_at",
     "locate",
     "lock_window",
     "move_stop",

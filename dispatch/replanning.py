@@ -66,8 +66,9 @@ HUB_RADIUS_M = 150.0
 #: The cost (in the objective's unit: metres) of moving a stop to another courier than the
 #: current plan's: a move must save more than this much riding to be worth confusing anyone.
 MOVE_COST = 2000
-#: Windows ``replan_window`` re-plans (a planned one is planned afresh by ``plan_window``).
-REPLANNABLE_WINDOWS = ("running",)
+#: Windows ``replan_window`` re-plans: running ones, and planned ones taking a late order (the
+#: board's "Re-plan" of a planned window plans it afresh with ``plan_window``).
+REPLANNABLE_WINDOWS = ("planned", "running")
 
 
 @dataclass
@@ -83,6 +84,8 @@ class Replan:
     planned: dict[int, int | None] = field(default_factory=dict)
     #: Parcel ids on a bike that has no vehicle in the re-plan (a hand-over is needed).
     hand_over: list[int] = field(default_factory=list)
+    #: (lat, lon) per location index of ``build.problem`` (the late-order room test extends it).
+    points: list[tuple[float, float]] = field(default_factory=list)
 
 
 def _metres(a: tuple[float, float], b: tuple[float, float]) -> float:
@@ -233,6 +236,7 @@ def build_replan(session: Session, window: DeliveryWindow, now: datetime) -> Rep
         start_location[t] = len(points)
         points.append(point)
     replan.out = set(start_location)
+    replan.points = points
 
     # Stability: each open stop of the current plan prefers its courier.
     planned_type: dict[int, int] = {}
@@ -464,7 +468,8 @@ def replan_window_timed(
         window = planning.lock_window(session, window_id)
         if window.status not in REPLANNABLE_WINDOWS:
             raise planning.PlanningError(
-                f"window {window_id} cannot be re-planned: it is {window.status}, not running"
+                f"window {window_id} cannot be re-planned: it is {window.status}, not planned or "
+                "running"
             )
         previous = planning.current_plan(session, window_id)
         replan = build_replan(session, window, moment)
@@ -520,6 +525,39 @@ def replan_window(
         now=now,
     )
     return plan
+
+
+def late_parcels(session: Session, window_id: int) -> list[int]:
+    """The window's parcels that came after its current plan (late orders): no stop on it and
+    not among its unassigned. Empty if the window has no plan."""
+    plan = planning.current_plan(session, window_id)
+    if plan is None or plan.id is None:
+        return []
+    planned = set(
+        session.exec(
+            select(Stop.parcel_id)
+            .join(PlanTrip, col(PlanTrip.id) == col(Stop.trip_id))
+            .join(PlanRoute, col(PlanRoute.id) == col(PlanTrip.route_id))
+            .where(col(PlanRoute.plan_id) == plan.id)
+        ).all()
+    )
+    left_out = {entry.get("parcel_id") for entry in plan.unassigned}
+    return [
+        parcel.id
+        for parcel, _ in planning._window_parcels(session, window_id)
+        if parcel.id is not None and parcel.id not in planned and parcel.id not in left_out
+    ]
+
+
+def windows_with_late_orders(session: Session) -> list[int]:
+    """Planned and running windows that have late parcels to insert (the scheduler's list)."""
+    query = (
+        select(DeliveryWindow.id)
+        .where(col(DeliveryWindow.status).in_(lifecycle.LATE_ORDER_WINDOWS))
+        .order_by(col(DeliveryWindow.starts_at), col(DeliveryWindow.id))
+    )
+    ids = [int(i) for i in session.exec(query).all() if i is not None]
+    return [window_id for window_id in ids if late_parcels(session, window_id)]
 
 
 @dataclass(frozen=True)

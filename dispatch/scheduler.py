@@ -20,12 +20,14 @@ from sqlmodel import Session, col, select
 from dispatch import lifecycle, webhooks
 from dispatch.models import DeliveryWindow, utc_now
 from dispatch.planning import plan_window
+from dispatch.replanning import replan_window, windows_with_late_orders
 
 log = logging.getLogger("velocal.scheduler")
 
 
 def tick(engine: Engine, *, now: datetime | None = None) -> list[int]:
-    """Close the windows due at ``now`` and plan every closed window; return the planned ids.
+    """Close the windows due at ``now``, plan every closed window and re-plan those with late
+    orders; return the ids of the windows (re-)planned.
 
     Windows closed by hand (or by an earlier tick whose planning failed) are planned too.
     """
@@ -53,6 +55,19 @@ def tick(engine: Engine, *, now: datetime | None = None) -> list[int]:
                 plan.id,
                 len(plan.unassigned),
             )
+    # Late orders accepted into windows whose routes are out: re-planned from where the
+    # couriers are, so the new parcels get their stops (the courier app shows the change).
+    with Session(engine) as session:
+        late = windows_with_late_orders(session)
+    for window_id in late:
+        with Session(engine) as session:
+            try:
+                plan = replan_window(session, window_id, now=now)
+            except Exception:
+                log.exception("re-planning window %s for its late orders failed", window_id)
+                continue
+            planned.append(window_id)
+            log.info("re-planned window %s for late orders: plan %s", window_id, plan.id)
     # Shops' webhooks after planning, so a slow receiver never delays a plan; bounded so the
     # next tick comes on time.
     with Session(engine) as session:

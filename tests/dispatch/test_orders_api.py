@@ -86,6 +86,7 @@ class FakePlanning:
         return 1
 
     def window_has_room(self, session: Session, window: DeliveryWindow, **kw: Any) -> RoomVerdict:
+        assert kw.pop("now").tzinfo is not None  # the order's moment, for late orders
         self.room_calls.append({"window_id": window.id, **kw})
         if window.id in self.full:
             return RoomVerdict(False, "it already has 40 orders, the most it takes")

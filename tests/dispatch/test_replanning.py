@@ -31,7 +31,7 @@ from dispatch.models import (
 )
 from dispatch.planning import plan_window
 from tests.dispatch.test_orders_api import bearer_for
-from tests.dispatch.test_planning import FAST, TinyTown, build_town, close
+from tests.dispatch.test_planning import FAST, START, TinyTown, build_town, close
 
 DISPATCHER = lifecycle.DISPATCHER
 
@@ -253,12 +253,19 @@ def test_a_courier_drops_out_and_their_work_is_reassigned(session: Session) -> N
     assert [(s.status, r.shift_id) for s, r in history] == [("done", run.busy.id)]
 
 
-def test_a_planned_window_is_not_replanned_here(session: Session) -> None:
+def test_only_planned_and_running_windows_are_replanned(session: Session) -> None:
+    """A closed window is planned, not re-planned; a planned one (taking a late order) is
+    re-planned from its own plan, and with nothing new no stop changes courier."""
     tiny = build_town(session, orders=2)
     close(session)
-    plan_window(session, _id(tiny.window), **FAST)
-    with pytest.raises(replanning.planning.PlanningError, match="not running"):
+    with pytest.raises(replanning.planning.PlanningError, match="not planned or running"):
         replanning.replan_window(session, _id(tiny.window), **FAST)
+    first = plan_window(session, _id(tiny.window), **FAST)
+    before = {p: r.shift_id for p, (_, _, r) in _open_by_parcel(session, _id(first)).items()}
+    again = replanning.replan_window(session, _id(tiny.window), now=START, **FAST)
+    after = {p: r.shift_id for p, (_, _, r) in _open_by_parcel(session, _id(again)).items()}
+    assert again.id != first.id
+    assert after == before
 
 
 # ── the API ────────────────────────────────────────────────────────────────────────────────

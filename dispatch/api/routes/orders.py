@@ -14,7 +14,7 @@ import importlib
 import json
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
@@ -24,8 +24,16 @@ from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBea
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from dispatch.api.deps import SESSION_COOKIE, SessionDep, get_auth, get_shop_from_api_token
+from dispatch.api.deps import (
+    SESSION_COOKIE,
+    SessionDep,
+    SettingsDep,
+    get_auth,
+    get_shop_from_api_token,
+)
 from dispatch.api.errors import ConflictError, ForbiddenError, NotFoundError
+from dispatch.config import Settings
+from dispatch.lifecycle import LATE_ORDER_WINDOWS
 from dispatch.models import (
     BikeType,
     Customer,
@@ -79,8 +87,21 @@ def local_date(town: Town, moment: datetime) -> date:
     return moment.astimezone(ZoneInfo(town.time_zone)).date()
 
 
-def window_closed_reason(town: Town, window: DeliveryWindow, now: datetime) -> str | None:
-    """Why ``window`` takes no orders placed at ``now``, or None if it still does."""
+def takes_late_orders(window: DeliveryWindow, now: datetime, settings: Settings) -> bool:
+    """Whether ``window`` is past its cutoff with its routes out and still takes late orders
+    (``late_orders``; until ``late_order_last_min`` before it ends): each is then checked
+    against its running routes by ``window_has_room``."""
+    last = window.ends_at - timedelta(minutes=settings.late_order_last_min)
+    return settings.late_orders and window.status in LATE_ORDER_WINDOWS and now < last
+
+
+def window_closed_reason(
+    town: Town, window: DeliveryWindow, now: datetime, settings: Settings | None = None
+) -> str | None:
+    """Why ``window`` takes no orders placed at ``now``, or None if it still does (with
+    ``settings``, late orders count: see ``takes_late_orders``)."""
+    if settings is not None and takes_late_orders(window, now, settings):
+        return None
     if window.status != "open":
         return f"window {window.id} is {window.status} and takes no more orders"
     if now >= window.cutoff_at:
@@ -126,13 +147,15 @@ def list_products(shop_id: int, session: SessionDep) -> list[ProductPublic]:
 @router.get("/windows/available")
 def available_windows(
     session: SessionDep,
+    settings: SettingsDep,
     lat: Annotated[float, Query(ge=-90, le=90)],
     lon: Annotated[float, Query(ge=-180, le=180)],
     weight_g: Annotated[int, Query(ge=0)] = 0,
     volume_ml: Annotated[int, Query(ge=0)] = 0,
     count: Annotated[int, Query(ge=1)] = 1,
 ) -> list[WindowPublic]:
-    """The upcoming windows that still take an order of this size to this place (checkout)."""
+    """The upcoming windows that still take an order of this size to this place (checkout),
+    late ones too (a window past its cutoff whose routes can still take the order)."""
     town = the_town(session)
     plan = planning()
     if not plan.in_zone(town, lat, lon):
@@ -142,14 +165,14 @@ def available_windows(
         select(DeliveryWindow)
         .where(
             col(DeliveryWindow.town_id) == town.id,
-            col(DeliveryWindow.status) == "open",
-            col(DeliveryWindow.cutoff_at) > now,
+            col(DeliveryWindow.status).in_(("open", *LATE_ORDER_WINDOWS)),
+            col(DeliveryWindow.ends_at) > now,
         )
         .order_by(col(DeliveryWindow.starts_at))
     )
     found = []
     for window in session.exec(query).all():
-        if window_closed_reason(town, window, now) is not None:
+        if window_closed_reason(town, window, now, settings) is not None:
             continue
         verdict = plan.window_has_room(
             session,
@@ -160,6 +183,7 @@ def available_windows(
             volume_ml=volume_ml,
             count=count,
             shop_ids=[],
+            now=now,
         )
         if verdict.ok:
             found.append(WindowPublic.model_validate(window, from_attributes=True))
@@ -268,6 +292,7 @@ def _check_delivery(
     body: OrderCreate,
     loads: dict[int, _ShopLoad],
     now: datetime,
+    settings: Settings,
 ) -> tuple[DeliveryWindow | None, list[tuple[tuple[str | int, ...], str]]]:
     problems: list[tuple[tuple[str | int, ...], str]] = []
     delivery = body.fulfilment == "delivery"
@@ -282,7 +307,7 @@ def _check_delivery(
         window = session.get(DeliveryWindow, body.window_id)
         if window is None or window.town_id != town.id:
             return None, [(("body", "window_id"), f"window {body.window_id} does not exist")]
-        reason = window_closed_reason(town, window, now)
+        reason = window_closed_reason(town, window, now, settings)
         if reason is not None:
             problems.append((("body", "window_id"), reason))
     if not delivery:
@@ -315,6 +340,7 @@ def _check_delivery(
             volume_ml=sum(load.volume_ml for load in loads.values()),
             count=len(loads),
             shop_ids=sorted(loads),
+            now=now,
         )
         if not verdict.ok:
             problems.append(
@@ -425,6 +451,7 @@ def place_order(
     response: Response,
     session: SessionDep,
     caller: Annotated[_Caller, Depends(get_caller)],
+    settings: SettingsDep,
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)] = None,
 ) -> OrderPublic:
     """Place an order: 201 with the order and its tracking token (200 for a retried request)."""
@@ -439,7 +466,7 @@ def place_order(
     loads, problems = _check_items(session, town, body, caller)
     problems += _check_customer(body, caller)
     if not problems:
-        _, problems = _check_delivery(session, town, body, loads, now)
+        _, problems = _check_delivery(session, town, body, loads, now, settings)
     if problems:
         _raise(problems)
 
