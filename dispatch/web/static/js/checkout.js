@@ -30,7 +30,9 @@ let attempt = { body: null, key: null };
 watchCartLinks();
 
 const fulfilment = () => form.querySelector("input[name=fulfilment]:checked").value;
-const windowLabel = (w) => `${fmtDay(w.starts_at)}, ${fmtRange(w.starts_at, w.ends_at)}`;
+// A window past its cutoff whose couriers are already out takes the order as a late one.
+const windowLabel = (w) => `${fmtDay(w.starts_at)}, ${fmtRange(w.starts_at, w.ends_at)}`
+  + (w.status === "open" ? "" : " · late order: joins the routes already out");
 
 // ── the cart ────────────────────────────────────────────────────────────────────────────
 
