@@ -883,14 +883,7 @@ def _room_base(session: Session, window: DeliveryWindow, town: Town) -> _RoomBas
             points[depot.location] = (hub.lat, hub.lon)
         for visit, client in zip(build.visits, problem.clients, strict=True):
             points[client.location] = (visit.lat, visit.lon)
-    lats = np.array([p[0] for p in points])
-    lons = np.array([p[1] for p in points])
-    snapped = [
-        snap_points(
-            get_network(town, profile=profile).graph, lons, lats, max_distance_m=_SNAP_ANYWHERE_M
-        )
-        for profile in profiles
-    ]
+    snapped = _snap_everywhere(town, profiles, points)
     if build.problem is None:
         problem = _with_matrices(problem, _room_matrices(town, profiles, snapped, snapped))
 
@@ -923,6 +916,20 @@ def _room_base(session: Session, window: DeliveryWindow, town: Town) -> _RoomBas
         while len(_ROOM_CACHE) > _ROOM_CACHE_SIZE:
             _ROOM_CACHE.pop(next(iter(_ROOM_CACHE)))
     return base
+
+
+def _snap_everywhere(
+    town: Town, profiles: list[str], points: list[tuple[float, float]]
+) -> list[Any]:
+    """``points`` snapped on each profile's graph, however far from a street (per profile)."""
+    lats = np.array([p[0] for p in points])
+    lons = np.array([p[1] for p in points])
+    return [
+        snap_points(
+            get_network(town, profile=profile).graph, lons, lats, max_distance_m=_SNAP_ANYWHERE_M
+        )
+        for profile in profiles
+    ]
 
 
 def _room_matrices(
@@ -1077,14 +1084,7 @@ def _late_room_base(
         problem, points, clock = replan.build.problem, replan.points, replan.build.clock
         profiles = sorted({bike.profile for _, _, bike in fleet})
         initial = replan.initial
-    lats = np.array([p[0] for p in points])
-    lons = np.array([p[1] for p in points])
-    snapped = [
-        snap_points(
-            get_network(town, profile=profile).graph, lons, lats, max_distance_m=_SNAP_ANYWHERE_M
-        )
-        for profile in profiles
-    ]
+    snapped = _snap_everywhere(town, profiles, points)
     if replan.build.problem is None:
         problem = _with_matrices(problem, _room_matrices(town, profiles, snapped, snapped))
     placed = frozenset(c for _, trips in initial for trip in trips for c in trip)

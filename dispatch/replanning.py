@@ -55,8 +55,6 @@ from dispatch.models import (
     Town,
     utc_now,
 )
-from dispatch.network import get_network
-from routing import snap_points
 from solver import Client, Result, solve
 
 #: Stops that are history: they happened (or were given up) and are never planned again.
@@ -278,17 +276,7 @@ def build_replan(session: Session, window: DeliveryWindow, now: datetime) -> Rep
 def _matrices(
     town: Town, profiles: list[str], points: list[tuple[float, float]]
 ) -> tuple[np.ndarray, np.ndarray]:
-    lats = np.array([p[0] for p in points])
-    lons = np.array([p[1] for p in points])
-    snapped = [
-        snap_points(
-            get_network(town, profile=profile).graph,
-            lons,
-            lats,
-            max_distance_m=planning._SNAP_ANYWHERE_M,
-        )
-        for profile in profiles
-    ]
+    snapped = planning._snap_everywhere(town, profiles, points)
     matrices: tuple[np.ndarray, np.ndarray] = planning._room_matrices(
         town, profiles, snapped, snapped
     )
