@@ -3,14 +3,15 @@
 velocal runs as a separate process (uvicorn, ``--workers`` processes, on loopback) against a
 fresh database (a SQLite file, or a new schema in the local PostgreSQL's ``test`` database,
 both migrated with Alembic and removed afterwards), seeded with ``--phones`` couriers on duty
-and a bearer token each. This process then drives the load with asyncio over kept-alive
-HTTP/1.1 connections (a minimal client of its own, so the load generator stays cheap next to
-the server on a 2-core machine): every phone posts a batch of ``--batch`` fixes on a fixed
-schedule, so together they offer ``--rate`` fixes a second, one request in flight per phone as
-on a real phone. The defaults are the courier app's own pace (a fix a second, sent ten at a
-time): 1,000 phones, each posting every 8.3 s; a phone that posts less often than uvicorn keeps
-an idle connection (5 s) connects afresh for each batch, as a real one does. It reports the fixes stored per second, request latency (p50/p95/p99/max,
-from the request's send to its answer) and errors, and checks the stored rows in the database.
+and a bearer token each. This process then drives the load with asyncio over HTTP/1.1 (a
+minimal client of its own, so the load generator stays cheap next to the server on a 2-core
+machine): every phone posts a batch of ``--batch`` fixes on a fixed schedule, so together they
+offer ``--rate`` fixes a second, one request in flight per phone as on a real phone. The
+defaults are the courier app's own pace (a fix a second, sent ten at a time): 1,000 phones,
+each posting every 8.3 s; a phone that posts less often than uvicorn keeps an idle connection
+(5 s) connects afresh for each batch, as a real one does. It reports the fixes stored per
+second, request latency (p50/p95/p99/max, from the request's send to its answer) and errors,
+and checks the stored rows in the database.
 
 The baseline is measured in the same run, against the same server, with the same phones and
 request rate: ``GET /healthz`` (the bare stack: routing, a session, ``SELECT 1``). The ratios
