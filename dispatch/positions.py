@@ -73,12 +73,8 @@ def fix_problem(fix: Fix, now: datetime) -> str | None:
     return None
 
 
-def shift_on_duty(session: Session, courier_id: int) -> Shift | None:
-    """The courier's shift on duty now (the latest started if there were several)."""
-    return _shifts_on_duty(session, [courier_id]).get(courier_id)
-
-
 def _shifts_on_duty(session: Session, courier_ids: Sequence[int]) -> dict[int, Shift]:
+    """Each courier's shift on duty now (the latest started if there were several)."""
     found: dict[int, Shift] = {}
     for shift in session.exec(_ON_DUTY, params={"courier_ids": sorted(set(courier_ids))}):
         found.setdefault(shift.courier_id, shift)  # the latest started comes first
@@ -318,5 +314,4 @@ __all__ = [
     "fix_problem",
     "ingest",
     "ingest_many",
-    "shift_on_duty",
 ]
