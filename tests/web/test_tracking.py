@@ -7,6 +7,7 @@ from datetime import timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from playwright.sync_api import expect
 from sqlmodel import Session, col, select
 
 from dispatch import lifecycle
@@ -82,7 +83,7 @@ def test_the_status_window_timeline_and_parcels_show(pages: Pages, screenshot: A
     assert planned.startswith("Arriving ")
     assert "is bringing it" in planned
     assert page.locator("#track-parcels li").count() == len(parcels)
-    assert page.locator("#track-map").get_attribute("data-base") == "network"
+    expect(page.locator("#track-map")).to_have_attribute("data-base", "network")
     assert page.locator("#track-map .pin-courier").count() == 0
     assert "Last refreshed" in page.locator("#track-refreshed").inner_text()
     screenshot(page, "tracking-phone")

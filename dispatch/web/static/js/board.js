@@ -217,6 +217,7 @@ async function showPlan(plan, force) {
     setPlanStatus(win ? notPlannedText(win) : "");
   } else {
     setPlanStatus(plan.routes.length ? "" : "The plan has no routes: no parcel could be placed on a courier.");
+    const chosen = chosenTargets();
     renderRoutes($("routes"), plan, {
       targets: moveTargets(),
       canMove: plan.window_status === "planned",
@@ -225,6 +226,7 @@ async function showPlan(plan, force) {
     import("/static/js/board_dropout.js").then(({ addDropOutButtons }) => addDropOutButtons($("routes"), plan, {
       onDone: () => refreshPlan({ force: true }), showMessage,
     }));
+    restoreTargets(chosen);
     applyStopNotes();
     renderUnassigned($("unassigned"), $("unassigned-empty"), plan);
     $("unassigned-card").hidden = false;
@@ -331,11 +333,25 @@ async function moveStop(stop, shiftId, { button, message }) {
     message.dataset.kind = "error";
     message.hidden = false;
     state.stopNotes.set(stop.id, message.textContent);
+    applyStopNotes(); // the list may have been drawn again while the move was asked for
     showMessage(`The ${stop.kind} for order ${stop.order_id} was not moved to ${name}: ${words}`, "error");
     button.disabled = false;
     button.textContent = "Move";
   } finally {
     state.busy = false;
+  }
+}
+
+/** The courier chosen in each stop's "Move to" list, so a live redraw does not undo a choice. */
+function chosenTargets() {
+  return new Map([...$("routes").querySelectorAll(".board-stop[data-stop-id] select")]
+    .map((select) => [select.closest(".board-stop").dataset.stopId, select.value]));
+}
+
+function restoreTargets(chosen) {
+  for (const [stopId, value] of chosen) {
+    const select = $("routes").querySelector(`.board-stop[data-stop-id="${stopId}"] select`);
+    if (select && [...select.options].some((option) => option.value === value)) select.value = value;
   }
 }
 
