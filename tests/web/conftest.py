@@ -174,9 +174,10 @@ class Pages:
         login: str | None = None,
         phone: bool = False,
         context_options: dict[str, Any] | None = None,
+        init_script: str | None = None,
     ) -> Any:
         """A new context (phone or desktop viewport), logged in as ``login`` (an e-mail),
-        at ``path``; returns the page."""
+        at ``path``; returns the page. ``init_script`` runs in the page before its own."""
         options: dict[str, Any] = {
             "viewport": PHONE if phone else DESKTOP,
             "base_url": self.server.url,
@@ -202,6 +203,8 @@ class Pages:
                 "/api/auth/login", data={"email": login, "password": PASSWORD}
             )
             assert answer.ok, f"login as {login} failed: {answer.status} {answer.text()}"
+        if init_script is not None:
+            context.add_init_script(init_script)
         page = context.new_page()
         page.on("pageerror", lambda error: self.errors.append(f"{page.url}: {error}"))
         page.goto(path)

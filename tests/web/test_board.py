@@ -12,6 +12,7 @@ from datetime import timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from playwright.sync_api import expect
 from sqlmodel import Session, col, select
 
 from dispatch.models import (
@@ -72,16 +73,30 @@ def board_path(server: LiveServer, window_id: int, *, poll: int | None = None) -
     return path + (f"&poll={poll}" if poll else "")
 
 
+# A browser without Server-Sent Events: the board falls back to its poll.
+WITHOUT_EVENT_SOURCE = "delete window.EventSource;"
+
+
 def open_board(
-    pages: Pages, window_id: int, *, poll: int | None = None, phone: bool = False
+    pages: Pages,
+    window_id: int,
+    *,
+    poll: int | None = None,
+    phone: bool = False,
+    pushed: bool = True,
 ) -> Any:
+    """The board on ``window_id``; ``pushed=False`` opens it without its live stream, so it
+    updates only on its poll (first at once, then every ``poll`` ms)."""
     page = pages.open(
         board_path(pages.server, window_id, poll=poll),
         login=pages.server.email("dispatcher"),
         phone=phone,
+        init_script=None if pushed else WITHOUT_EVENT_SOURCE,
     )
     page.set_default_timeout(30_000)
     page.locator(".board-route").first.wait_for()
+    if not pushed:  # the first poll has answered: nothing redraws the board until the next
+        expect(page.locator("#live")).to_contain_text("Live · updated", timeout=TIMEOUT_MS)
     return page
 
 
@@ -346,7 +361,9 @@ def test_move_a_stop_and_a_refusal_in_words(fresh_pages: Pages) -> None:
     assert found is not None, "no stop of the demo plan can move to another courier"
     route_id, number, stop_id, target_shift, target_name = found
 
-    page = open_board(fresh_pages, window_id, poll=600_000)
+    # Without the live stream and with a ten-minute poll, nothing redraws the board while the
+    # test changes a stop behind its back below (a pushed update would show it arrived).
+    page = open_board(fresh_pages, window_id, poll=600_000, pushed=False)
     card = page.locator(f'.board-route[data-route-id="{route_id}"]')
     card.get_by_label(f"Move stop {number} to").select_option(label=target_name)
     card.locator(f'.board-stop[data-stop-id="{stop_id}"]').get_by_role(
