@@ -27,6 +27,8 @@ MAX_CLOCK_AHEAD: Final = timedelta(seconds=30)
 MAX_AGE: Final = timedelta(hours=6)
 #: A fix less precise than this cannot place a courier on a street.
 MAX_ACCURACY_M: Final = 250.0
+#: On ``session.info``: courier id → the latest position this transaction wrote.
+LATEST_WRITTEN: Final = "velocal_latest_written"
 
 
 class NotOnShiftError(Exception):
@@ -185,6 +187,8 @@ def ingest_many(
             if kept is None or fix.at >= kept[1].at:
                 newest[batch.courier_id] = (shift_id, fix)
     latest = _keep_latest(session, statements, newest)
+    # The live hooks publish these at commit; handing them over spares them reading them again.
+    session.info.setdefault(LATEST_WRITTEN, {}).update(latest)
     for batch, outcome in zip(batches, outcomes, strict=True):
         if isinstance(outcome, IngestResult) and outcome.stored:
             outcome.latest = latest.get(batch.courier_id)
@@ -307,6 +311,7 @@ def _keep_latest(
 
 
 __all__ = [
+    "LATEST_WRITTEN",
     "Batch",
     "Fix",
     "IngestResult",

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache
@@ -220,18 +221,43 @@ def find_login(
 ) -> Login | None:
     """The token's login (one query), or None if unknown, revoked, expired, of another
     ``kind`` or belonging to an inactive account."""
-    found = session.exec(_LOGIN, params={"token_hash": hash_token(token)}).first()
-    if found is None:
-        return None
-    row, user, courier_active, shop_active = found
-    if kind is not None and row.kind != kind:
-        return None
-    if row.expires_at <= (now or utc_now()) or not user.active:
-        return None
-    linked_active = (user.courier_id is None or bool(courier_active)) and (
-        user.shop_id is None or bool(shop_active)
-    )
-    return Login(row, user, linked_active)
+    (login,) = find_logins(session, [(token, kind)], now=now)
+    return login
+
+
+def find_logins(
+    session: Session,
+    tokens: Sequence[tuple[str, TokenKind | None]],
+    *,
+    now: datetime | None = None,
+) -> list[Login | None]:
+    """Each ``(token, kind)``'s login as ``find_login`` finds it, all in one query (requests
+    that arrive together are authenticated together)."""
+    if not tokens:
+        return []
+    hashes = [hash_token(token) for token, _ in tokens]
+    found = {
+        row.token_hash: (row, user, courier_active, shop_active)
+        for row, user, courier_active, shop_active in session.exec(
+            _LOGINS, params={"token_hashes": sorted(set(hashes))}
+        )
+    }
+    moment = now or utc_now()
+    logins: list[Login | None] = []
+    for token_hash, (_, kind) in zip(hashes, tokens, strict=True):
+        match = found.get(token_hash)
+        if match is None:
+            logins.append(None)
+            continue
+        row, user, courier_active, shop_active = match
+        if (kind is not None and row.kind != kind) or row.expires_at <= moment or not user.active:
+            logins.append(None)
+            continue
+        linked_active = (user.courier_id is None or bool(courier_active)) and (
+            user.shop_id is None or bool(shop_active)
+        )
+        logins.append(Login(row, user, linked_active))
+    return logins
 
 
 def verify_login_token(
@@ -248,12 +274,12 @@ def verify_login_token(
 
 
 #: Built once: every authenticated request runs it (a GPS batch every few seconds per phone).
-_LOGIN: Final = (
+_LOGINS: Final = (
     select(AuthToken, User, col(Courier.active), col(Shop.active))
     .join(User, col(User.id) == col(AuthToken.user_id))
     .outerjoin(Courier, col(Courier.id) == col(User.courier_id))
     .outerjoin(Shop, col(Shop.id) == col(User.shop_id))
-    .where(col(AuthToken.token_hash) == bindparam("token_hash"))
+    .where(col(AuthToken.token_hash).in_(bindparam("token_hashes", expanding=True)))
 )
 
 

@@ -22,7 +22,9 @@ from dispatch.models import AuthToken, Shop, User
 from dispatch.security import (
     ROLES,
     STAFF_ROLES,
+    Login,
     Role,
+    TokenKind,
     find_login,
     verify_shop_api_token,
 )
@@ -85,30 +87,39 @@ _NOT_LOGGED_IN: Final = "not logged in: send the velocal_session cookie or a bea
 _BAD_TOKEN: Final = "login token is invalid, expired or revoked: log in again"
 
 
-def get_auth(
-    session: SessionDep,
-    bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-    cookie: Annotated[str | None, Depends(_cookie)],
-) -> Auth:
-    """The caller from ``Authorization: Bearer`` (API clients) or the session cookie (browser).
+#: A login token as presented: the token, its kind, and the channel it came by.
+Presented = tuple[str, TokenKind, Literal["cookie", "bearer"]]
 
-    A bearer header wins when both are sent. Each token kind is only accepted on its own
-    channel, so a cookie value pasted into a header (or the reverse) does not log in.
-    """
+
+def presented_token(bearer: HTTPAuthorizationCredentials | None, cookie: str | None) -> Presented:
+    """The login token the request carries (401 if none). A bearer header wins when both are
+    sent. Each token kind is only accepted on its own channel, so a cookie value pasted into
+    a header (or the reverse) does not log in."""
     if bearer is not None and bearer.credentials:
-        login = find_login(session, bearer.credentials, kind="bearer")
-        via: Literal["cookie", "bearer"] = "bearer"
-    elif cookie:
-        login = find_login(session, cookie, kind="session")
-        via = "cookie"
-    else:
-        raise UnauthorizedError(_NOT_LOGGED_IN)
+        return bearer.credentials, "bearer", "bearer"
+    if cookie:
+        return cookie, "session", "cookie"
+    raise UnauthorizedError(_NOT_LOGGED_IN)
+
+
+def auth_from_login(login: Login | None, via: Literal["cookie", "bearer"]) -> Auth:
+    """The caller of a login found by ``find_login`` (or ``find_logins``), or the 401."""
     if login is None:
         raise UnauthorizedError(_BAD_TOKEN)
     # A shop's or courier's login ends with the shop or courier it belongs to.
     if not login.linked_active:
         raise UnauthorizedError("this account's shop or courier is deactivated: ask the operator")
     return Auth(user=login.user, token=login.token, via=via)
+
+
+def get_auth(
+    session: SessionDep,
+    bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    cookie: Annotated[str | None, Depends(_cookie)],
+) -> Auth:
+    """The caller from ``Authorization: Bearer`` (API clients) or the session cookie (browser)."""
+    token, kind, via = presented_token(bearer, cookie)
+    return auth_from_login(find_login(session, token, kind=kind), via)
 
 
 CurrentAuth = Annotated[Auth, Depends(get_auth)]

@@ -30,6 +30,7 @@ from sqlmodel import col, select
 
 from dispatch.live.broker import Broker
 from dispatch.models import CourierPosition, Event, Parcel, Plan, PlanRoute, PlanTrip, Stop
+from dispatch.positions import LATEST_WRITTEN
 
 log = logging.getLogger(__name__)
 
@@ -124,6 +125,7 @@ def _before_commit(session: Session) -> None:
 
 def _after_begin(session: Session, _transaction: Any, connection: Connection) -> None:
     connection.info.pop(_MOVED, None)  # nothing of an earlier transaction carries over
+    session.info.pop(LATEST_WRITTEN, None)
 
 
 def _after_execute(
@@ -165,8 +167,13 @@ def _collect_positions(session: Session, connection: Connection) -> None:
     if not moved:
         return
     pending: list[dict[str, Any]] = session.info.setdefault(_PENDING, [])
-    rows = connection.execute(_LATEST_POSITIONS, {"courier_ids": sorted(moved)}).all()
-    positions = [CourierPosition.model_validate(row._asdict()) for row in rows]
+    # ``positions.ingest_many`` hands over the rows it wrote; any other writer's are read.
+    written: dict[int, CourierPosition] = session.info.pop(LATEST_WRITTEN, None) or {}
+    positions = [written[courier] for courier in sorted(moved) if courier in written]
+    unknown = sorted(moved - written.keys())
+    if unknown:
+        rows = connection.execute(_LATEST_POSITIONS, {"courier_ids": unknown}).all()
+        positions += [CourierPosition.model_validate(row._asdict()) for row in rows]
     next_orders = _next_delivery_orders(connection, [pos.shift_id for pos in positions])
     for pos in positions:
         pending.append(
@@ -274,6 +281,7 @@ def _after_commit(session: Session) -> None:
 
 def _after_rollback(session: Session) -> None:
     session.info.pop(_PENDING, None)
+    session.info.pop(LATEST_WRITTEN, None)
 
 
 __all__ = ["attach", "broker_for", "detach", "install"]

@@ -10,11 +10,17 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from fastapi import HTTPException
 from fastapi.testclient import TestClient
+from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, func, select
 
+from dispatch import position_writer
+from dispatch.api.routes import courier as courier_routes
 from dispatch.models import CourierPosition, DeliveryWindow, Order, Parcel, Position, Stop
 from dispatch.models import utc_now as now_utc
+from dispatch.position_writer import Posting
+from dispatch.positions import Fix, IngestResult, NotOnShiftError
 from tests.dispatch import test_orders_api as base
 from tests.dispatch.test_orders_api import (
     World,
@@ -153,6 +159,53 @@ def test_a_malformed_batch_names_the_field(
     assert answer.status_code == 422
     fields = {e["field"] for e in answer.json()["errors"]}
     assert fields == {"device_id", "fixes[0].at"}
+
+
+def test_postings_grouped_in_one_call_each_get_their_own_answer(
+    client: TestClient,
+    world: World,
+    heads: dict[str, dict[str, str]],
+    session: Session,
+    engine: Engine,
+) -> None:
+    """Requests arriving together are authenticated and stored in one transaction
+    (``position_writer.handle``): each still gets what it would alone."""
+    start(client, world, heads)  # Aino is on shift, Bo is not
+
+    def posting(who: str | None, device: str | None, *seqs: int) -> Posting:
+        token = heads[who]["Authorization"].removeprefix("Bearer ") if who else "no-such-token"
+        fixes = [
+            Fix(s, 60.17 + s * 1e-4, 24.94, 8.0, now_utc() - timedelta(minutes=1)) for s in seqs
+        ]
+        return Posting(token, "bearer", "bearer", device, fixes)
+
+    outcomes = position_writer.handle(
+        engine,
+        courier_routes._posting_courier,
+        [
+            posting("aino", "phone-1", 1, 2),
+            posting(None, "phone-1", 3),  # an unknown token
+            posting("bakery", "phone-1", 4),  # a shop's login
+            posting("bo", "phone-2", 5),  # a courier off shift
+            posting("aino", None),  # Aino's login with a body that was not a batch
+            posting("aino", "phone-1", 2, 3),  # the same phone again, one fix resent
+        ],
+    )
+    first, unknown, shop, off_shift, no_batch, again = outcomes
+    assert isinstance(first, IngestResult)
+    assert (first.stored, first.duplicates) == (2, 0)
+    assert isinstance(unknown, HTTPException)
+    assert unknown.status_code == 401
+    assert isinstance(shop, HTTPException)
+    assert shop.status_code == 403
+    assert isinstance(off_shift, NotOnShiftError)
+    assert no_batch is None
+    assert isinstance(again, IngestResult)
+    assert (again.stored, again.duplicates) == (1, 1)
+    assert sorted(session.exec(select(Position.seq)).all()) == [1, 2, 3]
+    latest = session.get(CourierPosition, world.couriers[0].id)
+    assert latest is not None
+    assert latest.lat == pytest.approx(60.17 + 3e-4)
 
 
 def test_shift_start_and_end_only_for_ones_own_shift(

@@ -9,31 +9,29 @@ moves the parcel (and its order) along. A delivery's photo is kept as proof of d
 from __future__ import annotations
 
 import base64
-import functools
+import email.message
 import hashlib
-from collections.abc import Sequence
 from datetime import timedelta
 from typing import Annotated, Final
 
-from fastapi import APIRouter, Depends, HTTPException
-from fastapi.security import HTTPAuthorizationCredentials
-from sqlalchemy.engine import Engine
+from fastapi import APIRouter, Depends, Request
+from pydantic import ValidationError
 from sqlmodel import Session, col, select
 
-from dispatch import grouping, lifecycle, position_writer
+from dispatch import lifecycle, position_writer
 from dispatch.api.deps import (
     BearerCredentials,
     EngineDep,
     SessionCookie,
     SessionDep,
+    auth_from_login,
     ensure_role,
-    get_auth,
     own_courier,
+    presented_token,
     require_roles,
 )
 from dispatch.api.errors import ConflictError, InvalidFieldError, NotFoundError
 from dispatch.api.routes.orders import local_date, the_town
-from dispatch.grouping import Grouped
 from dispatch.models import (
     DeliveryPhoto,
     Hub,
@@ -49,7 +47,7 @@ from dispatch.models import (
     utc_now,
 )
 from dispatch.network import get_network
-from dispatch.positions import Batch, Fix, NotOnShiftError
+from dispatch.positions import Fix, IngestResult, NotOnShiftError
 from dispatch.schemas_orders import (
     DropOutBody,
     PositionBatch,
@@ -66,6 +64,7 @@ from dispatch.schemas_orders import (
     StopPickupBody,
     StopPublic,
 )
+from dispatch.security import Login
 from dispatch.town_map import ride_path
 
 router = APIRouter(prefix="/courier", tags=["courier"])
@@ -152,53 +151,66 @@ def drop_out_of_my_shift(
     )
 
 
-_Credentials = tuple[HTTPAuthorizationCredentials | None, str | None]
+def _posting_courier(login: Login | None, via: str) -> int:
+    """The courier id of a login posting positions, or ``CourierUser``'s 401/403/404."""
+    user = auth_from_login(login, "cookie" if via == "cookie" else "bearer").user
+    return _my_courier_id(ensure_role(user, "courier"))
 
 
-def _posting_couriers(engine: Engine, presented: Sequence[_Credentials]) -> list[int | Exception]:
-    """Each request's courier id, or the error it gets (``CourierUser``'s 401/403/404)."""
-    outcomes: list[int | Exception] = []
-    with Session(engine) as session:
-        for bearer, cookie in presented:
-            try:
-                user = ensure_role(get_auth(session, bearer, cookie).user, "courier")
-                outcomes.append(_my_courier_id(user))
-            except HTTPException as error:
-                outcomes.append(error)
-    return outcomes
-
-
-async def get_posting_courier(
-    engine: EngineDep, bearer: BearerCredentials, cookie: SessionCookie
-) -> int:
-    """The courier account posting positions (401/403 as ``CourierUser``, before the body is
-    read). Logins arriving together are checked in one worker-thread call and session, which
-    is closed before their batches are stored (``dispatch.grouping``)."""
-    checker: Grouped[_Credentials, int] = grouping.runner(
-        (engine, "position logins"),
-        lambda: Grouped(functools.partial(_posting_couriers, engine)),
+def _json_body(content_type: str | None) -> bool:
+    """Whether FastAPI reads a body of ``content_type`` as JSON (none given, or
+    ``application/json`` and ``application/*+json``)."""
+    if not content_type:
+        return True
+    message = email.message.Message()
+    message["content-type"] = content_type
+    subtype = message.get_content_subtype()
+    return message.get_content_maintype() == "application" and (
+        subtype == "json" or subtype.endswith("+json")
     )
-    return await checker.run((bearer, cookie))
+
+
+async def store_posted_positions(
+    request: Request, engine: EngineDep, bearer: BearerCredentials, cookie: SessionCookie
+) -> IngestResult | None:
+    """The caller checked and their batch stored, in one grouped call (``position_writer``):
+    what became of the fixes, or None when the body is not a valid batch (the route's body
+    validation then answers 422 naming the field). Runs before that validation, so a stranger
+    gets the 401 (or a shop the 403) whatever the body, and 409 when not on shift."""
+    token, kind, via = presented_token(bearer, cookie)
+    body: PositionBatch | None = None
+    if _json_body(request.headers.get("content-type")):
+        try:
+            body = PositionBatch.model_validate_json(await request.body())
+        except ValidationError:
+            body = None
+    posting = position_writer.Posting(
+        token,
+        kind,
+        via,
+        body.device_id if body is not None else None,
+        [Fix(f.seq, f.lat, f.lon, f.accuracy_m, f.at) for f in body.fixes] if body else [],
+    )
+    try:
+        return await position_writer.post(engine, posting, _posting_courier)
+    except NotOnShiftError as error:
+        raise ConflictError(str(error)) from None
 
 
 @router.post("/positions")
 async def report_positions(
     body: PositionBatch,
-    engine: EngineDep,
-    courier_id: Annotated[int, Depends(get_posting_courier)],
+    result: Annotated[IngestResult | None, Depends(store_posted_positions)],
 ) -> PositionResult:
     """A batch of my phone's GPS fixes: stored once each, bad ones refused with the reason.
 
     409 when I am not on shift; sending the same batch again stores nothing twice.
     """
-    # Every phone posts every few seconds: logins, then batches, arriving together share one
-    # worker-thread call and session each (``dispatch.grouping``), and no connection is held
-    # across the hops between dependencies.
-    fixes = [Fix(f.seq, f.lat, f.lon, f.accuracy_m, f.at) for f in body.fixes]
-    try:
-        result = await position_writer.store(engine, Batch(courier_id, body.device_id, fixes))
-    except NotOnShiftError as error:
-        raise ConflictError(str(error)) from None
+    # Every phone posts every few seconds: the login check and the write of the requests
+    # arriving together share one worker-thread call and transaction (the dependency), and
+    # the body declared here is what the API documents and validates.
+    if result is None:  # the body passed FastAPI's validation but not the dependency's
+        raise InvalidFieldError("body", "is not a batch of fixes")
     return PositionResult(
         stored=result.stored,
         duplicates=result.duplicates,
