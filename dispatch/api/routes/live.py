@@ -25,16 +25,24 @@ import json
 from collections.abc import AsyncIterator
 from typing import Annotated, Any, Final
 
-from fastapi import APIRouter, Header, HTTPException, Request
+from fastapi import APIRouter, Depends, Header, HTTPException, Request
 from fastapi.responses import StreamingResponse
-from sqlmodel import col, select
+from sqlmodel import Session, col, select
 
-from dispatch.api.deps import SessionDep, StaffUser
+from dispatch.api.deps import (
+    BearerCredentials,
+    EngineDep,
+    SessionCookie,
+    auth_from_login,
+    ensure_role,
+    presented_token,
+)
 from dispatch.api.errors import InvalidFieldError
 from dispatch.api.routes.tracking import NO_SUCH_LINK
 from dispatch.live import channels
 from dispatch.live.broker import Broker, MalformedIdError, OverflowedError, parse_id
 from dispatch.models import Order
+from dispatch.security import STAFF_ROLES, find_login
 
 router = APIRouter(prefix="/live", tags=["live"])
 
@@ -118,33 +126,50 @@ def _respond(
     return StreamingResponse(body, media_type=MEDIA_TYPE, headers=_HEADERS)
 
 
+# A stream's checks run in one worker-thread call with a session of their own, closed before
+# the stream starts: when every board reconnects at once (a restart), no request holds a pooled
+# connection while it waits for a thread, which had left both pool and threads exhausted.
+
+
+def _staff_stream_login(
+    engine: EngineDep, bearer: BearerCredentials, cookie: SessionCookie
+) -> None:
+    """401 unless logged in, 403 unless staff (``StaffUser``'s answers)."""
+    token, kind, via = presented_token(bearer, cookie)
+    with Session(engine) as session:
+        user = auth_from_login(find_login(session, token, kind=kind), via).user
+        ensure_role(user, *STAFF_ROLES)
+
+
+def _tracked_order(token: str, engine: EngineDep) -> int:
+    """The order of a tracking token, or the 404 of a link that does not exist."""
+    if not token or len(token) > 100:
+        raise HTTPException(404, NO_SUCH_LINK)
+    with Session(engine) as session:
+        order_id = session.exec(select(Order.id).where(col(Order.tracking_token) == token)).first()
+    if order_id is None:
+        raise HTTPException(404, NO_SUCH_LINK)
+    return int(order_id)
+
+
 @router.get("/board", response_class=StreamingResponse)
-def board_stream(
+async def board_stream(
     request: Request,
-    session: SessionDep,
-    user: StaffUser,
+    _staff: Annotated[None, Depends(_staff_stream_login)],
     last_event_id: LastEventId = None,
     once: bool = False,
 ) -> StreamingResponse:
     """Every courier's moves and every state change, as they happen (the dispatcher's board)."""
-    session.close()  # the stream may last hours: give its connection back to the pool now
     return _respond(request, channels.board, last_event_id, once)
 
 
 @router.get("/track/{token}", response_class=StreamingResponse)
-def tracking_stream(
-    token: str,
+async def tracking_stream(
     request: Request,
-    session: SessionDep,
+    order_id: Annotated[int, Depends(_tracked_order)],
     last_event_id: LastEventId = None,
     once: bool = False,
 ) -> StreamingResponse:
     """One order's changes, and its courier's position while its delivery is next (public by
     its unguessable tracking token, like ``GET /api/track/{token}``)."""
-    if not token or len(token) > 100:
-        raise HTTPException(404, NO_SUCH_LINK)
-    order_id = session.exec(select(Order.id).where(col(Order.tracking_token) == token)).first()
-    session.close()
-    if order_id is None:
-        raise HTTPException(404, NO_SUCH_LINK)
     return _respond(request, channels.tracking(order_id), last_event_id, once)
