@@ -16,6 +16,7 @@ import functools
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Literal
 
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
@@ -26,7 +27,7 @@ from dispatch.security import Login, TokenKind, find_logins
 
 #: ``(login or None, how it came) -> courier id``; raises the request's error for a login
 #: that is missing, not a courier's, or without a courier (the route's own rules).
-Identify = Callable[[Login | None, str], int]
+Identify = Callable[[Login | None, Literal["cookie", "bearer"]], int]
 
 
 @dataclass(frozen=True)
@@ -36,7 +37,7 @@ class Posting:
 
     token: str
     kind: TokenKind
-    via: str
+    via: Literal["cookie", "bearer"]
     device_id: str | None
     fixes: Sequence[Fix]
 

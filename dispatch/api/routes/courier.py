@@ -12,7 +12,7 @@ import base64
 import email.message
 import hashlib
 from datetime import timedelta
-from typing import Annotated, Final
+from typing import Annotated, Final, Literal
 
 from fastapi import APIRouter, Depends, Request
 from pydantic import ValidationError
@@ -151,9 +151,9 @@ def drop_out_of_my_shift(
     )
 
 
-def _posting_courier(login: Login | None, via: str) -> int:
+def _posting_courier(login: Login | None, via: Literal["cookie", "bearer"]) -> int:
     """The courier id of a login posting positions, or ``CourierUser``'s 401/403/404."""
-    user = auth_from_login(login, "cookie" if via == "cookie" else "bearer").user
+    user = auth_from_login(login, via).user
     return _my_courier_id(ensure_role(user, "courier"))
 
 
